@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Numeric targets are compiled for AVX2/FMA on x86-64 (any x86-64 CPU since 2013 has them);
+// set MODE_PORTABLE=1 when building to drop this and target the baseline instruction set.
+let portable = Context.environment["MODE_PORTABLE"] == "1"
+#if arch(x86_64)
+let cpuFlags: [String] = portable ? [] : ["-target-cpu", "haswell"]
+let cCpuFlags: [String] = portable ? [] : ["-mavx2", "-mfma"]
+#else
+let cpuFlags: [String] = []
+let cCpuFlags: [String] = []
+#endif
+let numericSwift: [SwiftSetting] = [
+    .unsafeFlags(cpuFlags),
+    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "MoDE",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mode", targets: ["ModeCLI"]),
+        .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "NN", targets: ["NN"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: C shim — BLAS entry points resolved at run time (dlopen)
+        .target(
+            name: "CBLAS",
+            cSettings: [.unsafeFlags(["-O3"] + cCpuFlags)],
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
+
+        // MARK: Tensor — storage, the one GEMM call site, parallel-for, SIMD kernels
+        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: numericSwift),
+
+        // MARK: NN — layers with backward, parameter arena, AdamW, schedules, safetensors
+        .target(name: "NN", dependencies: ["Tensor"], swiftSettings: numericSwift),
+
+        // MARK: CLI — the `mode` executable (thin: parse, validate, call one library function)
+        .executableTarget(
+            name: "ModeCLI",
+            dependencies: ["Tensor", "NN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: numericSwift
+        ),
+
+        // MARK: Tests — one target per library target
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: numericSwift),
+        .testTarget(
+            name: "NNTests", dependencies: ["NN"],
+            resources: [.copy("Fixtures")], swiftSettings: numericSwift
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

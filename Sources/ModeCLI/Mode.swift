@@ -1,0 +1,11 @@
+import ArgumentParser
+import Tensor
+
+@main
+struct Mode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mode",
+        abstract: "MoDE: CLIP data experts via clustering — native training, clustering and routed ensembles.",
+        subcommands: [Info.self, Bench.self]
+    )
+}

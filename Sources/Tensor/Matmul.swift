@@ -1,0 +1,82 @@
+import CBLAS
+
+/// Matrix products. This file is the only call site of BLAS in the project. Row-major throughout;
+/// `op(X)` is `X` or its transpose. Leading dimensions default to the packed ones.
+public enum Matmul {
+    /// c (m, n) = alpha · op(a) · op(b) + beta · c, with op(a) (m, k) and op(b) (k, n).
+    /// `beta = 1` accumulates into `c` (used by backward passes that add into gradients).
+    public static func gemm(
+        _ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+        m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
+        alpha: Float = 1, beta: Float = 0, lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil
+    ) {
+        if m == 0 || n == 0 { return }
+        let lda = lda ?? (transA ? m : k)
+        let ldb = ldb ?? (transB ? k : n)
+        let ldc = ldc ?? n
+        if k == 0 {
+            scaleRows(c, m: m, n: n, ldc: ldc, beta: beta)
+            return
+        }
+        BLAS.ensureLoaded()
+        mode_blas_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha,
+                        a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// `batch` independent products: c[i] = alpha · op(a[i]) · op(b[i]) + beta · c[i], where
+    /// matrix i of x starts at x + i · strideX. A stride of 0 reuses one matrix for every i.
+    /// Small products run in parallel over the batch, each single-threaded; large ones in turn.
+    public static func gemmBatched(
+        _ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+        batch: Int, m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
+        alpha: Float = 1, beta: Float = 0,
+        strideA: Int, strideB: Int, strideC: Int, lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil
+    ) {
+        let small = m * n * k < 96 * 96 * 96
+        if small && batch > 1 && Parallel.threads > 1 {
+            BLAS.ensureLoaded()
+            Parallel.forEach(batch) { r in
+                let previous = mode_blas_set_threads_local(1)
+                for i in r {
+                    gemm(c + i * strideC, a + i * strideA, b + i * strideB, m: m, n: n, k: k,
+                         transA: transA, transB: transB, alpha: alpha, beta: beta, lda: lda, ldb: ldb, ldc: ldc)
+                }
+                if previous >= 0 { _ = mode_blas_set_threads_local(previous) }
+            }
+        } else {
+            for i in 0..<batch {
+                gemm(c + i * strideC, a + i * strideA, b + i * strideB, m: m, n: n, k: k,
+                     transA: transA, transB: transB, alpha: alpha, beta: beta, lda: lda, ldb: ldb, ldc: ldc)
+            }
+        }
+    }
+
+    static func scaleRows(_ c: UnsafeMutablePointer<Float>, m: Int, n: Int, ldc: Int, beta: Float) {
+        for i in 0..<m {
+            for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] }
+        }
+    }
+
+    /// Naive reference for `gemm` (Double accumulation), for tests.
+    public static func gemmReference(
+        _ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+        m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
+        alpha: Float = 1, beta: Float = 0, lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil
+    ) {
+        let lda = lda ?? (transA ? m : k)
+        let ldb = ldb ?? (transB ? k : n)
+        let ldc = ldc ?? n
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = 0.0
+                for p in 0..<k {
+                    let x = transA ? a[p * lda + i] : a[i * lda + p]
+                    let y = transB ? b[j * ldb + p] : b[p * ldb + j]
+                    s += Double(x) * Double(y)
+                }
+                let old = beta == 0 ? 0 : Double(beta) * Double(c[i * ldc + j])
+                c[i * ldc + j] = Float(Double(alpha) * s + old)
+            }
+        }
+    }
+}
