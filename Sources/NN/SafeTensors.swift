@@ -65,6 +65,7 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
     public enum Problem: Equatable, Sendable {
         /// The system refused an operation (open, stat, mmap); errno attached.
         case system(operation: String, code: Int32)
+        case notARegularFile
         case fileTooShort(size: Int)
         case headerLengthTooLarge(length: UInt64, fileSize: Int)
         case headerNotUTF8
@@ -80,6 +81,7 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
         case dataSectionSize(expected: Int, actual: Int)
         case invalidMetadata(reason: String)
         case missingTensor(name: String)
+        case shapeMismatch(name: String, expected: [Int], actual: [Int])
         case unsupportedConversion(name: String, dtype: DType, to: String)
         case valueOutOfRange(name: String, index: Int, to: String)
     }
@@ -97,6 +99,7 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
         let what: String
         switch problem {
         case let .system(op, code): what = "cannot \(op): \(String(cString: strerror(code)))"
+        case .notARegularFile: what = "not a regular file"
         case let .fileTooShort(size): what = "file is \(size) bytes, shorter than the 8-byte header length"
         case let .headerLengthTooLarge(n, size):
             what = "header length \(n) does not fit in the file (\(size) bytes) or exceeds \(SafeTensorsFile.maxHeaderLength) bytes"
@@ -115,6 +118,7 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
             what = "tensors cover \(expected) bytes but the data section has \(actual)"
         case let .invalidMetadata(reason): what = "invalid __metadata__: \(reason)"
         case let .missingTensor(name): what = "no tensor named \"\(name)\""
+        case let .shapeMismatch(name, expected, actual): what = "tensor \"\(name)\" has shape \(actual), expected \(expected)"
         case let .unsupportedConversion(name, dtype, to): what = "tensor \"\(name)\": cannot convert \(dtype.rawValue) to \(to)"
         case let .valueOutOfRange(name, index, to): what = "tensor \"\(name)\": element \(index) does not fit in \(to)"
         }
@@ -149,6 +153,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SafeTensorsError(path: path, .system(operation: "stat", code: errno)) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw SafeTensorsError(path: path, .notARegularFile) }
         let size = Int(st.st_size)
         guard size >= 8 else { throw SafeTensorsError(path: path, .fileTooShort(size: size)) }
         guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
@@ -187,9 +192,22 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public func tensor(_ name: String) throws -> Tensor {
         let info = try require(name)
         let t = Tensor(shape: info.shape)
+        convert(t.data, info)
+        return t
+    }
+
+    /// Converts tensor `name` to Float32 into `out` (`shape`, row-major), e.g. a parameter's
+    /// storage. Throws when the file's shape differs from `shape`.
+    public func read(_ name: String, into out: UnsafeMutablePointer<Float>, shape: [Int]) throws {
+        let info = try require(name)
+        guard info.shape == shape else { throw SafeTensorsError(path: path, .shapeMismatch(name: name, expected: shape, actual: info.shape)) }
+        convert(out, info)
+    }
+
+    /// out (info.elementCount) = the tensor's elements as Float32.
+    private func convert(_ out: UnsafeMutablePointer<Float>, _ info: TensorInfo) {
         let src = base + dataStart + info.dataOffsets.lowerBound
         let n = info.elementCount
-        let out = t.data
         switch info.dtype {
         case .f32: UnsafeMutableRawPointer(out).copyMemory(from: src, byteCount: 4 * n)
         case .f16: HalfFloat.f16ToFloat(out, src, count: n)
@@ -206,7 +224,6 @@ public final class SafeTensorsFile: @unchecked Sendable {
         case .i64: for i in 0..<n { out[i] = Float(load(src, i, Int64.self)) }
         case .u64: for i in 0..<n { out[i] = Float(load(src, i, UInt64.self)) }
         }
-        return t
     }
 
     /// Integer tensor `name` as Int64 values (any integer dtype; BOOL gives 0 and 1).

@@ -238,7 +238,13 @@ private func bits(_ v: [Float]) -> [UInt32] { v.map(\.bitPattern) }
         expectError(.valueOutOfRange(name: "big", index: 0, to: "Int32")) { _ = try f.int32s("big") }
         expectError(.valueOutOfRange(name: "u64", index: 0, to: "Int64")) { _ = try f.int64s("u64") }
         expectError(.unsupportedConversion(name: "x", dtype: .f32, to: "Int64")) { _ = try f.int64s("x") }
+        var into: [Float] = [7, 7]
+        expectError(.shapeMismatch(name: "x", expected: [2], actual: [1])) { try f.read("x", into: &into, shape: [2]) }
+        expectError(.shapeMismatch(name: "x", expected: [1, 1], actual: [1])) { try f.read("x", into: &into, shape: [1, 1]) }
+        try f.read("big", into: &into, shape: [1])
+        #expect(into == [Float(1 << 40), 7])
         #expect(SafeTensorsError(path: path, .missingTensor(name: "nope")).description == "\(path): no tensor named \"nope\"")
+        expectError(.notARegularFile, file: dir.path) { _ = try SafeTensorsFile(path: dir.path) }
         expectError(.system(operation: "open", code: ENOENT), file: dir.file("absent")) { _ = try SafeTensorsFile(path: dir.file("absent")) }
     }
 
@@ -286,6 +292,11 @@ private func bits(_ v: [Float]) -> [UInt32] { v.map(\.bitPattern) }
         var w = SafeTensorsWriter()
         w.add("small", int64s: [7], shape: [1])
         w.add("big", t)
+        // Past the parallel-conversion threshold (2^16 elements): chunked conversions must agree with the scalar ones.
+        let halves = Tensor(shape: [300_000])
+        for i in 0..<halves.count { halves.data[i] = Float(i) * 0.37 - 5e4 }
+        w.add("big_f16", halves, as: .f16)
+        w.add("big_bf16", halves, as: .bf16)
         try w.write(to: path, metadata: ["what": "big"])
         let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
         #expect(size > 10_000_000)
@@ -295,6 +306,13 @@ private func bits(_ v: [Float]) -> [UInt32] { v.map(\.bitPattern) }
         #expect(memcmp(r.data, t.data, 4 * n) == 0)
         #expect(try f.int64s("small") == [7])
         #expect(try f.rawBytes("big").count == 4 * n)
+        for (name, encode, decode) in [("big_f16", HalfFloat.floatToF16, HalfFloat.f16ToFloat),
+                                       ("big_bf16", HalfFloat.floatToBF16, HalfFloat.bf16ToFloat)]
+            as [(String, (Float) -> UInt16, (UInt16) -> Float)] {
+            let stored = words16(try f.rawBytes(name))
+            #expect(stored == halves.array.map(encode), "\(name) encoding")
+            #expect(try f.tensor(name).array == stored.map(decode), "\(name) decoding")
+        }
     }
 
     // MARK: Interop with the reference implementation

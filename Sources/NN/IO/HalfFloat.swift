@@ -1,3 +1,5 @@
+import Tensor
+
 /// Bit-exact conversions between Float32 and the 16-bit formats IEEE binary16 (F16) and
 /// bfloat16 (BF16), matching PyTorch: Float32 → 16 bit rounds to nearest, ties to even;
 /// overflow goes to ±infinity; NaN becomes a quiet NaN (F16: sign | 0x7E00; BF16: 0x7FC0, as
@@ -61,23 +63,31 @@ public enum HalfFloat {
         return (v + half + ((v >> s) & 1)) >> s
     }
 
-    /// out[i] = Float32 of F16 `src[i]`, for i < count.
+    /// out[i] = Float32 of F16 `src[i]`, for i < count (parallel for large counts).
     public static func f16ToFloat(_ out: UnsafeMutablePointer<Float>, _ src: UnsafeRawPointer, count: Int) {
-        for i in 0..<count { out[i] = f16ToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        Parallel.forEach(count, grain: 1 << 16) { range in
+            for i in range { out[i] = f16ToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        }
     }
 
-    /// out[i] = Float32 of BF16 `src[i]`, for i < count.
+    /// out[i] = Float32 of BF16 `src[i]`, for i < count (parallel for large counts).
     public static func bf16ToFloat(_ out: UnsafeMutablePointer<Float>, _ src: UnsafeRawPointer, count: Int) {
-        for i in 0..<count { out[i] = bf16ToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        Parallel.forEach(count, grain: 1 << 16) { range in
+            for i in range { out[i] = bf16ToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        }
     }
 
-    /// out[i] = F16 bits of `src[i]`, little-endian, for i < count.
+    /// out[i] = F16 bits of `src[i]`, little-endian, for i < count (parallel for large counts).
     public static func floatToF16(_ out: UnsafeMutableRawPointer, _ src: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count { out.storeBytes(of: floatToF16(src[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+        Parallel.forEach(count, grain: 1 << 16) { range in
+            for i in range { out.storeBytes(of: floatToF16(src[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+        }
     }
 
-    /// out[i] = BF16 bits of `src[i]`, little-endian, for i < count.
+    /// out[i] = BF16 bits of `src[i]`, little-endian, for i < count (parallel for large counts).
     public static func floatToBF16(_ out: UnsafeMutableRawPointer, _ src: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count { out.storeBytes(of: floatToBF16(src[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+        Parallel.forEach(count, grain: 1 << 16) { range in
+            for i in range { out.storeBytes(of: floatToBF16(src[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+        }
     }
 }
