@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Data", targets: ["Data"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -45,6 +46,9 @@ let package = Package(
         // MARK: Models — CLIP (and later BERT) built from NN layers
         .target(name: "Models", dependencies: ["NN"], swiftSettings: numericSwift),
 
+        // MARK: Data — tar/WebDataset shards, images, loaders, benchmark tasks, synthetic corpus
+        .target(name: "Data", dependencies: ["Tensor"], swiftSettings: numericSwift),
+
         // MARK: CLI — the `mode` executable (thin: parse, validate, call one library function)
         .executableTarget(
             name: "ModeCLI",
@@ -59,6 +63,7 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: numericSwift
         ),
         .testTarget(name: "ModelsTests", dependencies: ["Models"], swiftSettings: numericSwift),
+        .testTarget(name: "DataTests", dependencies: ["Data"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
     ],
     swiftLanguageModes: [.v5]
 )
