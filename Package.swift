@@ -56,14 +56,15 @@ let package = Package(
             swiftSettings: numericSwift
         ),
 
-        // MARK: Tests — one target per library target
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: numericSwift),
+        // MARK: Tests — one target per library target, plus shared helpers
+        .target(name: "TestSupport", dependencies: ["NN"], path: "Tests/TestSupport", swiftSettings: numericSwift),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(
-            name: "NNTests", dependencies: ["NN"],
+            name: "NNTests", dependencies: ["NN", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: numericSwift
         ),
-        .testTarget(name: "ModelsTests", dependencies: ["Models"], swiftSettings: numericSwift),
-        .testTarget(name: "DataTests", dependencies: ["Data"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
     ],
     swiftLanguageModes: [.v5]
 )

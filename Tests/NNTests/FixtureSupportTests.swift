@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import Tensor
 
 /// The shared assertion helper itself: passes within tolerance, reports failures.

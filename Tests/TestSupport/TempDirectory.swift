@@ -1,20 +1,20 @@
 import Foundation
 
 /// A fresh directory under the system temporary directory, removed when the value is released.
-final class TempDirectory {
-    let path: String
+public final class TempDirectory {
+    public let path: String
 
-    init() throws {
+    public init() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("mode-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         path = url.path
     }
 
     /// The path of `name` inside the directory.
-    func file(_ name: String) -> String { path + "/" + name }
+    public func file(_ name: String) -> String { path + "/" + name }
 
     /// Names of the files in the directory (hidden ones included), sorted.
-    func contents() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: path).sorted() }
+    public func contents() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: path).sorted() }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }

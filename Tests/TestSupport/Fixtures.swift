@@ -1,6 +1,6 @@
 // Shared helpers for tests that compare against reference fixtures.
 //
-// A fixture is a safetensors file in Tests/NNTests/Fixtures/, written by a script in tools/
+// A fixture is a safetensors file in a test target's Fixtures/ folder, written by a script in tools/
 // (through tools/fixturelib.py, which records the seed and library versions in the file's
 // metadata). Load one with `fixture("name")` and compare with `expectClose`.
 import Foundation
@@ -9,14 +9,14 @@ import NN
 import Tensor
 
 /// A missing fixture file.
-struct FixtureNotFound: Error, CustomStringConvertible {
-    let name: String
-    var description: String { "fixture Fixtures/\(name).safetensors not found; generate it with the matching script in tools/" }
+public struct FixtureNotFound: Error, CustomStringConvertible {
+    public let name: String
+    public var description: String { "fixture Fixtures/\(name).safetensors not found; generate it with the matching script in tools/" }
 }
 
-/// Opens Tests/NNTests/Fixtures/`name`.safetensors from the test bundle.
-func fixture(_ name: String) throws -> SafeTensorsFile {
-    guard let url = Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures") else {
+/// Opens `Fixtures/name.safetensors` from a test target's resource bundle (pass `Bundle.module`).
+public func fixture(_ name: String, in bundle: Bundle) throws -> SafeTensorsFile {
+    guard let url = bundle.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures") else {
         throw FixtureNotFound(name: name)
     }
     return try SafeTensorsFile(path: url.path)
@@ -29,7 +29,7 @@ func fixture(_ name: String) throws -> SafeTensorsFile {
 /// The check passes when rel ≤ `relTol` or max_i |a_i − e_i| ≤ `absTol`. A NaN in either
 /// tensor fails unless both hold NaN at that index. On failure the issue names `what` and the
 /// worst element: flat and multi-dimensional index, both values, absolute and relative error.
-func expectClose(_ actual: UnsafePointer<Float>, _ expected: Tensor, relTol: Float, absTol: Float = 0,
+public func expectClose(_ actual: UnsafePointer<Float>, _ expected: Tensor, relTol: Float, absTol: Float = 0,
                  _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
     let n = expected.count
     var worst = -1
@@ -69,7 +69,7 @@ func expectClose(_ actual: UnsafePointer<Float>, _ expected: Tensor, relTol: Flo
 }
 
 /// Expects tensor `actual` to have `expected`'s shape and to match it (see the pointer overload).
-func expectClose(_ actual: Tensor, _ expected: Tensor, relTol: Float, absTol: Float = 0,
+public func expectClose(_ actual: Tensor, _ expected: Tensor, relTol: Float, absTol: Float = 0,
                  _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
     guard actual.shape == expected.shape else {
         Issue.record("\(what): shape \(actual.shape), expected \(expected.shape)", sourceLocation: sourceLocation)
@@ -79,7 +79,7 @@ func expectClose(_ actual: Tensor, _ expected: Tensor, relTol: Float, absTol: Fl
 }
 
 /// Expects `actual` (row-major, `expected.count` values) to match `expected` (see the pointer overload).
-func expectClose(_ actual: [Float], _ expected: Tensor, relTol: Float, absTol: Float = 0,
+public func expectClose(_ actual: [Float], _ expected: Tensor, relTol: Float, absTol: Float = 0,
                  _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
     guard actual.count == expected.count else {
         Issue.record("\(what): \(actual.count) values, expected \(expected.count)", sourceLocation: sourceLocation)
