@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Data", targets: ["Data"]),
+        .library(name: "Clustering", targets: ["Clustering"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -49,10 +50,13 @@ let package = Package(
         // MARK: Data — tar/WebDataset shards, images, loaders, benchmark tasks, synthetic corpus
         .target(name: "Data", dependencies: ["Tensor"], swiftSettings: numericSwift),
 
+        // MARK: Clustering — balanced k-means (in memory and streamed), two-level hierarchy, assignment
+        .target(name: "Clustering", dependencies: ["Tensor", "NN"], swiftSettings: numericSwift),
+
         // MARK: CLI — the `mode` executable (thin: parse, validate, call one library function)
         .executableTarget(
             name: "ModeCLI",
-            dependencies: ["Tensor", "NN", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Tensor", "NN", "Models", "Clustering", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numericSwift
         ),
 
@@ -64,6 +68,7 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: numericSwift
         ),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(name: "ClusteringTests", dependencies: ["Clustering", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
     ],
     swiftLanguageModes: [.v5]
