@@ -27,7 +27,8 @@ public enum NearestCentres {
         if n == 0 { return }
         let cb = max(1, min(columnBlock, k))
         // One block: rows r0..<r0+rows against every column block, selecting as we go.
-        func block(_ r0: Int, _ rows: Int, _ dots: UnsafeMutablePointer<Float>) {
+        // `scratch` holds cb / 32 + l floats for `selectRow`.
+        func block(_ r0: Int, _ rows: Int, _ dots: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
             let idx = index + r0 * l, val = value + r0 * l
             idx.update(repeating: -1, count: rows * l)
             val.update(repeating: .infinity, count: rows * l)
@@ -36,7 +37,8 @@ public enum NearestCentres {
                 let cols = min(cb, k - c0)
                 Matmul.gemm(dots, x + r0 * d, centres + c0 * d, m: rows, n: cols, k: d, transB: true, alpha: -2)
                 for r in 0..<rows {
-                    selectRow(idx + r * l, val + r * l, l: l, dots + r * cols, bias + c0, cols: cols, offset: c0)
+                    selectRow(idx + r * l, val + r * l, l: l, dots + r * cols, bias + c0, cols: cols, offset: c0,
+                              mins: scratch, bound: scratch + cb / 32)
                 }
                 c0 += cols
             }
@@ -45,11 +47,12 @@ public enum NearestCentres {
         if Matmul.hasPerCallerThreads || Parallel.threads == 1 {
             Parallel.forEach(blocks) { range in
                 let dots = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * cb)
-                defer { dots.deallocate() }
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: cb / 32 + l)
+                defer { dots.deallocate(); scratch.deallocate() }
                 Matmul.singleThreaded {
                     for b in range {
                         let r0 = b * rowBlock
-                        block(r0, min(rowBlock, n - r0), dots)
+                        block(r0, min(rowBlock, n - r0), dots, scratch)
                     }
                 }
             }
@@ -70,9 +73,11 @@ public enum NearestCentres {
                     let cols = min(cb, k - c0)
                     Matmul.gemm(dots, x + r0 * d, centres + c0 * d, m: rows, n: cols, k: d, transB: true, alpha: -2)
                     Parallel.forEach(rows, grain: 16) { rr in
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: cb / 32 + l)
+                        defer { scratch.deallocate() }
                         for r in rr {
                             selectRow(idx + r * l, val + r * l, l: l, UnsafePointer(dots + r * cols), bias + c0,
-                                      cols: cols, offset: c0)
+                                      cols: cols, offset: c0, mins: scratch, bound: scratch + cb / 32)
                         }
                     }
                     c0 += cols
@@ -83,41 +88,73 @@ public enum NearestCentres {
     }
 
     /// Merges the values v_j = bias_j + dots_j (j < cols, centre index offset + j) into the sorted
-    /// top-l list (idx, val) of one row. Sixteen values are compared with the current l-th best
-    /// at once; only those below it are inserted.
+    /// top-l list (idx, val) of one row, in two passes. First the minimum of every run of 32
+    /// values (a loop the compiler vectorises) into `mins`; the l-th smallest of these minima
+    /// bounds the row's l-th smallest value (l runs each hold a value at or below it). Then only
+    /// the runs whose minimum is at or below that bound are scanned value by value.
     @inline(__always)
     static func selectRow(
         _ idx: UnsafeMutablePointer<Int32>, _ val: UnsafeMutablePointer<Float>, l: Int,  // (l), (l)
         _ dots: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,  // (cols), (cols)
-        cols: Int, offset: Int
+        cols: Int, offset: Int,
+        mins: UnsafeMutablePointer<Float>, bound: UnsafeMutablePointer<Float>  // (cols / 32), (l) scratch
     ) {
+        let runs = cols / 32
+        for b in 0..<runs {
+            let d = dots + 32 * b, c = bias + 32 * b
+            var m0 = Float.infinity, m1 = Float.infinity, m2 = Float.infinity, m3 = Float.infinity
+            for t in stride(from: 0, to: 32, by: 4) {
+                m0 = min(m0, d[t] + c[t])
+                m1 = min(m1, d[t + 1] + c[t + 1])
+                m2 = min(m2, d[t + 2] + c[t + 2])
+                m3 = min(m3, d[t + 3] + c[t + 3])
+            }
+            mins[b] = min(min(m0, m1), min(m2, m3))
+        }
         var threshold = val[l - 1]
-        @inline(__always) func insert(_ v: Float, _ j: Int) {
-            var p = l - 1
-            while p > 0 && val[p - 1] > v {
-                val[p] = val[p - 1]
-                idx[p] = idx[p - 1]
-                p -= 1
+        if runs >= l {
+            bound.update(repeating: .infinity, count: l)
+            for b in 0..<runs where mins[b] < bound[l - 1] {
+                var p = l - 1
+                while p > 0 && bound[p - 1] > mins[b] {
+                    bound[p] = bound[p - 1]
+                    p -= 1
+                }
+                bound[p] = mins[b]
             }
-            val[p] = v
-            idx[p] = Int32(offset + j)
-            threshold = val[l - 1]
+            threshold = min(threshold, bound[l - 1])
         }
-        var j = 0
-        let rawDots = UnsafeRawPointer(dots), rawBias = UnsafeRawPointer(bias)
-        while j + 16 <= cols {
-            let v = rawDots.loadUnaligned(fromByteOffset: 4 * j, as: SIMD16<Float>.self)
-                + rawBias.loadUnaligned(fromByteOffset: 4 * j, as: SIMD16<Float>.self)
-            if any(v .< SIMD16(repeating: threshold)) {
-                for t in 0..<16 where v[t] < threshold { insert(v[t], j + t) }
+        // Values equal to the bound may belong to the list, so runs are scanned when their
+        // minimum is ≤ the bound, and values are taken while below the list's current last.
+        for b in 0..<runs where mins[b] <= threshold {
+            let j = 32 * b
+            for t in 0..<32 {
+                let v = dots[j + t] + bias[j + t]
+                if v <= threshold && v < val[l - 1] {
+                    insertSorted(idx, val, l: l, v, Int32(offset + j + t))
+                    threshold = min(threshold, val[l - 1])
+                }
             }
-            j += 16
         }
-        while j < cols {
+        for j in (32 * runs)..<cols {
             let v = dots[j] + bias[j]
-            if v < threshold { insert(v, j) }
-            j += 1
+            if v < val[l - 1] { insertSorted(idx, val, l: l, v, Int32(offset + j)) }
         }
+    }
+
+    /// Inserts (v, j) into the ascending list (idx, val) of length l, dropping the last entry;
+    /// v must be below val[l − 1]. Equal values keep their earlier (lower-index) entries first.
+    @inline(never)
+    static func insertSorted(_ idx: UnsafeMutablePointer<Int32>, _ val: UnsafeMutablePointer<Float>, l: Int,
+                             _ v: Float, _ j: Int32) {
+        var p = l - 1
+        while p > 0 && val[p - 1] > v {
+            val[p] = val[p - 1]
+            idx[p] = idx[p - 1]
+            p -= 1
+        }
+        val[p] = v
+        idx[p] = j
     }
 
     /// Naive reference for `candidates`: every value computed in `T`, then a stable sort.

@@ -46,9 +46,9 @@ struct BenchKMeans: ParsableCommand {
             iterations: iters, seed: data.seed, balanceTolerance: unbalanced ? nil : tol,
             initialization: initialization == "random" ? .randomSample : .kmeansPlusPlus(),
             candidates: candidates, stopWhenStable: false)
-        let t0 = DispatchTime.now().uptimeNanoseconds
+        let t0 = DispatchTime.now().uptimeNanoseconds, cpu0 = processCPUSeconds()
         let result = try KMeans.fit(x, k: data.k, options: opts)
-        let fit = seconds(since: t0)
+        let fit = seconds(since: t0), fitCPU = processCPUSeconds() - cpu0
         let t1 = DispatchTime.now().uptimeNanoseconds
         let nearest = try NearestCentres.assign(x, centres: result.centres)
         let assignTime = seconds(since: t1)
@@ -59,6 +59,7 @@ struct BenchKMeans: ParsableCommand {
             "bench": "kmeans", "n": data.n, "d": data.d, "k": data.k, "threads": blas.threads, "blas": blas.backend.rawValue,
             "balanced": !unbalanced, "tol": tol, "iters": result.objectives.count,
             "s_per_iter": rounded(fit / Double(iters), 3),
+            "cpu_s_per_iter": rounded(fitCPU / Double(iters), 3),
             "objective": rounded(result.objectives.last ?? 0, 1),
             "size_max_over_min": rounded(result.sizeRatio, 3),
             "empty": result.emptyClusters,
@@ -76,7 +77,13 @@ struct BenchAssign: ParsableCommand {
         discussion: "Centres are k distinct data rows; one warm-up call on a slice precedes the timed call.")
 
     @OptionGroup var data: KMeansDataOptions
+    @Option(help: "Time the search for the L nearest centres per point (balanced k-means' inner step) instead.")
+    var top: Int?
     @OptionGroup var options: BenchOptions
+
+    func validate() throws {
+        if let top { guard top >= 1 && top <= data.k else { throw ValidationError("--top must lie in 1...k") } }
+    }
 
     func run() throws {
         let blas = try options.setUp()
@@ -91,13 +98,22 @@ struct BenchAssign: ParsableCommand {
         let warm = Tensor(shape: [min(data.n, 1024), data.d])
         warm.data.update(from: x.data, count: warm.count)
         _ = try NearestCentres.assign(warm, centres: centres)
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let result = try NearestCentres.assign(x, centres: centres)
-        let time = seconds(since: t0)
-        try printJSONLine([
+        var line: [String: Any] = [
             "bench": "assign", "n": data.n, "d": data.d, "k": data.k, "threads": blas.threads, "blas": blas.backend.rawValue,
-            "mean_distance": rounded(Double(result.distance.reduce(0, +)) / Double(data.n), 4),
-            "assign_points_per_s": rounded(Double(data.n) / time, 1),
-        ])
+        ]
+        let t0 = DispatchTime.now().uptimeNanoseconds, cpu0 = processCPUSeconds()
+        if let top {
+            let bias = Tensor(shape: [data.k])
+            NearestCentres.rowSquaredNorms(bias.data, centres.data, n: data.k, d: data.d)
+            var index = [Int32](repeating: 0, count: data.n * top), value = [Float](repeating: 0, count: data.n * top)
+            NearestCentres.candidates(&index, &value, x.data, centres.data, bias.data, n: data.n, d: data.d, k: data.k, l: top)
+            line["top"] = top
+        } else {
+            let result = try NearestCentres.assign(x, centres: centres)
+            line["mean_distance"] = rounded(Double(result.distance.reduce(0, +)) / Double(data.n), 4)
+        }
+        line["assign_points_per_s"] = rounded(Double(data.n) / seconds(since: t0), 1)
+        line["cpu_s"] = rounded(processCPUSeconds() - cpu0, 3)
+        try printJSONLine(line)
     }
 }

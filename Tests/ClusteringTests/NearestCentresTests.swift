@@ -3,11 +3,12 @@ import Tensor
 @testable import Clustering
 
 @Suite struct NearestCentresTests {
-    /// Candidates against the Double reference on awkward sizes, with the centres split into
-    /// column blocks of 8 (so partial lists are merged across blocks) and in one block.
-    @Test(arguments: [8, 2048])
-    func candidatesMatchReference(columnBlock: Int) {
-        let n = 37, d = 13, k = 29, l = 5
+    /// Candidates against the Double reference on awkward sizes: centres in column blocks of 8
+    /// (partial lists merged across blocks, no full 32-value runs), in one block, and 200
+    /// centres in blocks of 96 (three runs of 32 and a tail per block) with l = 8 and l = 1.
+    @Test(arguments: [(29, 5, 8), (29, 5, 2048), (200, 8, 96), (200, 1, 96), (200, 8, 2048)])
+    func candidatesMatchReference(k: Int, l: Int, columnBlock: Int) {
+        let n = 37, d = 13
         var rng = SeededRNG(seed: 11)
         let x = Tensor.randn([n, d], rng: &rng), c = Tensor.randn([k, d], rng: &rng)
         let bias = Tensor(shape: [k])
