@@ -113,6 +113,16 @@ public struct KMeansOptions: Sendable {
     }
 }
 
+/// Reported after every iteration (pass) of a fit, e.g. for a progress line.
+public struct KMeansProgress: Sendable {
+    /// Iterations done so far (1-based).
+    public var iteration: Int
+    /// Objective of this iteration's assignment (see `KMeansResult.objectives`).
+    public var objective: Double
+    /// This iteration's balanced-assignment statistics.
+    public var stats: AssignmentStats
+}
+
 /// The outcome of a k-means fit.
 public struct KMeansResult: Sendable {
     /// Final centres (k, D): the means of the final assignment (unit length for `.cosine`).
@@ -143,9 +153,11 @@ public struct KMeansResult: Sendable {
 /// Balanced (and plain) k-means; see the notes at the top of this file.
 public enum KMeans {
     /// Clusters the rows of `features` (N, D) into `k` clusters. `weights` (N), if given, must be
-    /// positive; sizes are then total weights. Throws `ClusteringError` on bad input.
+    /// positive; sizes are then total weights. `progress` is called after every iteration.
+    /// Throws `ClusteringError` on bad input.
     public static func fit(_ features: Tensor, k: Int, weights: [Float]? = nil,
-                           options: KMeansOptions = KMeansOptions()) throws -> KMeansResult {
+                           options: KMeansOptions = KMeansOptions(),
+                           progress: ((KMeansProgress) -> Void)? = nil) throws -> KMeansResult {
         try options.validate()
         guard features.rank == 2, features.shape[1] >= 1 else {
             throw ClusteringError.badShape(what: "features", expected: "(N, D) with D ≥ 1", actual: features.shape)
@@ -184,7 +196,7 @@ public enum KMeans {
         var stats = AssignmentStats()
         var repairs = 0
         weights.withUnsafeBufferPointerIfPresent { wp in
-            for _ in 0..<options.iterations {
+            for iteration in 0..<options.iterations {
                 let s = assignment.withUnsafeMutableBufferPointer { ap in
                     sizes.withUnsafeMutableBufferPointer { sp in
                         assignChunk(ap.baseAddress!, work.cost, sp.baseAddress!, x, norms: norms.data, weights: wp,
@@ -194,6 +206,7 @@ public enum KMeans {
                 }
                 stats = stats + s
                 objectives.append(objective(norms.data, work.cost, weights: wp, n: n))
+                progress?(KMeansProgress(iteration: iteration + 1, objective: objectives[iteration], stats: s))
                 accumulator.reset()
                 assignment.withUnsafeBufferPointer { accumulator.add(x, $0.baseAddress!, weights: wp, n: n) }
                 repairs += accumulator.updateCentres(centres.data, metric: options.metric, rng: &rng)

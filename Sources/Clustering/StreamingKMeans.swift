@@ -114,8 +114,9 @@ extension KMeans {
     /// chosen; each of `options.iterations` passes then assigns chunk by chunk against the
     /// running capacity (see the notes in KMeans.swift) and updates the centres at its end.
     /// Memory: one chunk, the sample, and k × D. The result's `assignment` is empty.
+    /// `progress` is called after every pass.
     public static func fit(streaming source: some FeatureSource, k: Int, options: KMeansOptions = KMeansOptions(),
-                           sampleSize: Int? = nil) throws -> KMeansResult {
+                           sampleSize: Int? = nil, progress: ((KMeansProgress) -> Void)? = nil) throws -> KMeansResult {
         try options.validate()
         let d = source.dimension
         guard d >= 1 else { throw ClusteringError.invalidOption("feature dimension must be at least 1") }
@@ -163,11 +164,12 @@ extension KMeans {
         var objectives: [Double] = []
         var stats = AssignmentStats()
         var repairs = 0
-        for _ in 0..<options.iterations {
+        for pass in 0..<options.iterations {
             accumulator.reset()
             sizes = [Double](repeating: 0, count: k)
             var seen = 0
             var passObjective = 0.0
+            var passStats = AssignmentStats()
             try source.forEachChunk { rows, count in
                 if let final = finalBounds {
                     // Running capacity: bounds for all rows seen after this chunk, less what is used.
@@ -186,13 +188,15 @@ extension KMeans {
                                     refinementPasses: options.refinementPasses)
                     }
                 }
-                stats = stats + s
+                passStats = passStats + s
                 for j in 0..<k { sizes[j] += chunkSizes[j] }
                 passObjective += objective(norms.data, work.cost, weights: nil, n: count)
                 assignment.withUnsafeBufferPointer { accumulator.add(rows, $0.baseAddress!, weights: nil, n: count) }
                 seen += count
             }
             objectives.append(passObjective)
+            stats = stats + passStats
+            progress?(KMeansProgress(iteration: pass + 1, objective: passObjective, stats: passStats))
             repairs += accumulator.updateCentres(centres.data, metric: options.metric, rng: &rng)
         }
         return KMeansResult(centres: centres, assignment: [], sizes: sizes, objectives: objectives,

@@ -186,3 +186,31 @@ import Tensor
         }
     }
 }
+
+@Suite struct RunningBoundsTests {
+    /// The running bounds admit every count of rows seen (k · lower ≤ seen ≤ k · upper), never
+    /// exceed the final bounds, and equal them at the end of the pass.
+    @Test func runningBoundsAreFeasible() {
+        let final = SizeBounds.around(total: 10_000, clusters: 64, tolerance: 0.02, integral: true)
+        for seen in stride(from: 0, through: 10_000, by: 271) {
+            let b = final.running(seen: seen, total: 10_000, clusters: 64)
+            #expect(64 * b.lower <= Double(seen) && Double(seen) <= 64 * b.upper, "seen \(seen): \(b)")
+            #expect(b.upper <= final.upper && b.lower <= final.upper)
+            // The rows still to come can fill every cluster to the final lower bound.
+            #expect(final.lower - b.lower <= Double((10_000 - seen) / 64), "seen \(seen): \(b)")
+        }
+        #expect(final.running(seen: 10_000, total: 10_000, clusters: 64) == final)
+    }
+
+    @Test func progressIsReportedEveryIteration() throws {
+        let x = SyntheticFeatures.clustered(n: 200, d: 4, directions: 4, noise: 0.6, seed: 1).features
+        var seen: [Int] = []
+        let result = try KMeans.fit(x, k: 4, options: KMeansOptions(iterations: 3, stopWhenStable: false)) { seen.append($0.iteration) }
+        #expect(seen == [1, 2, 3])
+        #expect(result.objectives.count == 3)
+        var passes: [Double] = []
+        _ = try KMeans.fit(streaming: try TensorFeatureSource(x, chunkRows: 64), k: 4,
+                           options: KMeansOptions(iterations: 2)) { passes.append($0.objective) }
+        #expect(passes.count == 2)
+    }
+}
