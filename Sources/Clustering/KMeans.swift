@@ -455,20 +455,54 @@ final class CentreSums {
                     for j in range {
                         local.update(repeating: 0, count: d)
                         var wsum = 0.0
-                        for e in sp[j]..<sp[j + 1] {
-                            let i = Int(mp[e])
-                            let wi = weights?[i] ?? 1
-                            wsum += Double(wi)
-                            let row = x + i * d
+                        var e = sp[j]
+                        let end = sp[j + 1]
+                        // Four rows at a time: one load and store of the running sum per four rows.
+                        while e < end {
+                            let m = min(4, end - e)
+                            var rows = (x, x, x, x)
+                            var w = SIMD4<Float>(repeating: 0)
+                            for q in 0..<m {
+                                let i = Int(mp[e + q])
+                                let wi = weights?[i] ?? 1
+                                w[q] = wi
+                                wsum += Double(wi)
+                                let row = x + i * d
+                                switch q {
+                                case 0: rows.0 = row
+                                case 1: rows.1 = row
+                                case 2: rows.2 = row
+                                default: rows.3 = row
+                                }
+                            }
+                            // Unused slots point at a real row with weight 0.
+                            if m < 2 { rows.1 = rows.0 }
+                            if m < 3 { rows.2 = rows.0 }
+                            if m < 4 { rows.3 = rows.0 }
+                            let w0 = SIMD8<Float>(repeating: w[0]), w1 = SIMD8<Float>(repeating: w[1])
+                            let w2 = SIMD8<Float>(repeating: w[2]), w3 = SIMD8<Float>(repeating: w[3])
                             var t = 0
                             while t + 8 <= d {
-                                let acc = UnsafeMutableRawPointer(local + t).loadUnaligned(as: SIMD8<Float>.self)
-                                let v = UnsafeRawPointer(row + t).loadUnaligned(as: SIMD8<Float>.self)
-                                UnsafeMutableRawPointer(local + t).storeBytes(of: acc.addingProduct(v, SIMD8(repeating: wi)),
-                                                                               as: SIMD8<Float>.self)
+                                @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+                                    UnsafeRawPointer(p + t).loadUnaligned(as: SIMD8<Float>.self)
+                                }
+                                var acc = load(rows.0) * w0
+                                acc = acc.addingProduct(load(rows.1), w1)
+                                acc = acc.addingProduct(load(rows.2), w2)
+                                acc = acc.addingProduct(load(rows.3), w3)
+                                let sum = UnsafeMutableRawPointer(local + t)
+                                sum.storeBytes(of: sum.loadUnaligned(as: SIMD8<Float>.self) + acc, as: SIMD8<Float>.self)
                                 t += 8
                             }
-                            while t < d { local[t] += wi * row[t]; t += 1 }
+                            while t < d {
+                                var acc = rows.0[t] * w[0]
+                                acc = rows.1[t] * w[1] + acc
+                                acc = rows.2[t] * w[2] + acc
+                                acc = rows.3[t] * w[3] + acc
+                                local[t] += acc
+                                t += 1
+                            }
+                            e += m
                         }
                         for t in 0..<d { sums[j * d + t] += Double(local[t]) }
                         chunkWeight[j] = wsum
