@@ -13,8 +13,8 @@ public enum NearestCentres {
 
     /// For every row i of x, the `l` centres j with the smallest  v_ij = bias_j − 2 x_i·c_j,
     /// ascending (ties keep the lower index). With bias_j = ‖c_j‖², v_ij = ‖x_i − c_j‖² − ‖x_i‖².
-    /// Rows are split into blocks of `rowBlock` processed in parallel; the result does not
-    /// depend on the thread count when the BLAS can run single-threaded per caller (MKL).
+    /// Rows are split into blocks of `rowBlock` processed in parallel, each with a single-threaded
+    /// GEMM (`Matmul.withSingleThreadedCalls`), so the result does not depend on the thread count.
     public static func candidates(
         _ index: UnsafeMutablePointer<Int32>,  // (n, l)
         _ value: UnsafeMutablePointer<Float>,  // (n, l)
@@ -44,19 +44,18 @@ public enum NearestCentres {
             }
         }
         let blocks = (n + rowBlock - 1) / rowBlock
-        if Matmul.hasPerCallerThreads || Parallel.threads == 1 {
+        let done = Matmul.withSingleThreadedCalls {
             Parallel.forEach(blocks) { range in
                 let dots = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * cb)
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: cb / 32 + l)
                 defer { dots.deallocate(); scratch.deallocate() }
-                Matmul.singleThreaded {
-                    for b in range {
-                        let r0 = b * rowBlock
-                        block(r0, min(rowBlock, n - r0), dots, scratch)
-                    }
+                for b in range {
+                    let r0 = b * rowBlock
+                    block(r0, min(rowBlock, n - r0), dots, scratch)
                 }
             }
-        } else {
+        }
+        if !done {
             // The BLAS threads each product itself: multi-threaded GEMM over a larger block of
             // rows, then the selection in parallel over its rows.
             let superRows = rowBlock * 8

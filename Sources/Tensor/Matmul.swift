@@ -51,23 +51,21 @@ public enum Matmul {
         }
     }
 
-    /// Whether `gemm` calls can be limited to one thread per calling thread (MKL can), so that
-    /// callers may run independent single-threaded products inside `Parallel.forEach`.
-    public static var hasPerCallerThreads: Bool {
+    /// Runs `body` with the BLAS limited to one thread per `gemm` call, so that `body` may call
+    /// `gemm` concurrently from the threads of a `Parallel.forEach` (each product then runs in
+    /// its caller's thread, with no BLAS thread pool competing for the cores). The limit is
+    /// process-wide while `body` runs and is restored after it: run no other multi-threaded
+    /// products meanwhile. Returns false, without running `body`, when the loaded library has no
+    /// thread-count setter.
+    public static func withSingleThreadedCalls(_ body: () throws -> Void) rethrows -> Bool {
         BLAS.ensureLoaded()
-        let previous = mode_blas_set_threads_local(1)
-        if previous < 0 { return false }
-        _ = mode_blas_set_threads_local(previous)
+        let threads = (try? BLAS.info().threads) ?? 1
+        if threads > 1 {
+            if mode_blas_set_threads(1) != 0 { return false }
+        }
+        defer { if threads > 1 { _ = mode_blas_set_threads(Int32(threads)) } }
+        try body()
         return true
-    }
-
-    /// Runs `body` with `gemm` calls from the calling thread limited to one thread (where
-    /// `hasPerCallerThreads`; otherwise `body` runs with the process-wide count).
-    public static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
-        BLAS.ensureLoaded()
-        let previous = mode_blas_set_threads_local(1)
-        defer { if previous >= 0 { _ = mode_blas_set_threads_local(previous) } }
-        return try body()
     }
 
     static func scaleRows(_ c: UnsafeMutablePointer<Float>, m: Int, n: Int, ldc: Int, beta: Float) {
