@@ -7,7 +7,7 @@ import Tensor
 /// after its GEMM, while they are still in cache, keeping a sorted top-`l` list per row.
 public enum NearestCentres {
     /// Rows per GEMM block (the unit of parallel work).
-    public static let rowBlock = 128
+    public static let rowBlock = 512
     /// Centres per GEMM block; more centres are scanned block by block.
     public static let columnBlock = 2048
 
@@ -58,7 +58,7 @@ public enum NearestCentres {
         if !done {
             // The BLAS threads each product itself: multi-threaded GEMM over a larger block of
             // rows, then the selection in parallel over its rows.
-            let superRows = rowBlock * 8
+            let superRows = rowBlock * 2
             let dots = UnsafeMutablePointer<Float>.allocate(capacity: superRows * cb)
             defer { dots.deallocate() }
             var r0 = 0
