@@ -10,6 +10,7 @@ private func expectClose(_ actual: [Double], _ expected: [Double], tol: Double, 
     var worst = 0.0, at = -1
     for i in 0..<min(actual.count, expected.count) {
         let e = abs(actual[i] - expected[i]) / max(abs(expected[i]), scale, .leastNormalMagnitude)
+        if e.isNaN { worst = .nan; at = i; break }
         if e > worst { worst = e; at = i }
     }
     #expect(worst <= tol, "\(what): relative error \(worst) at \(at) > \(tol)", sourceLocation: sourceLocation)
