@@ -23,6 +23,8 @@ let package = Package(
         .executable(name: "mode", targets: ["ModeCLI"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Models", targets: ["Models"]),
+        .library(name: "Data", targets: ["Data"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,19 +43,28 @@ let package = Package(
         // MARK: NN — layers with backward, parameter arena, AdamW, schedules, safetensors
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: numericSwift),
 
+        // MARK: Models — CLIP (and later BERT) built from NN layers
+        .target(name: "Models", dependencies: ["NN"], swiftSettings: numericSwift),
+
+        // MARK: Data — tar/WebDataset shards, images, loaders, benchmark tasks, synthetic corpus
+        .target(name: "Data", dependencies: ["Tensor"], swiftSettings: numericSwift),
+
         // MARK: CLI — the `mode` executable (thin: parse, validate, call one library function)
         .executableTarget(
             name: "ModeCLI",
-            dependencies: ["Tensor", "NN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Tensor", "NN", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numericSwift
         ),
 
-        // MARK: Tests — one target per library target
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: numericSwift),
+        // MARK: Tests — one target per library target, plus shared helpers
+        .target(name: "TestSupport", dependencies: ["NN"], path: "Tests/TestSupport", swiftSettings: numericSwift),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(
-            name: "NNTests", dependencies: ["NN"],
+            name: "NNTests", dependencies: ["NN", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: numericSwift
         ),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
     ],
     swiftLanguageModes: [.v5]
 )
