@@ -7,30 +7,19 @@ int64), so the fixtures carry no float32 error of PyTorch's own. Parameters are 
 their state_dict names, their gradients as `grad.<name>`; inputs as `x` (or `ids`, `images`),
 outputs as `y`, input gradients as `grad.x` / `grad.images`.
 
-Run: python tools/nn_fixtures_attention.py   (writes into Tests/NNTests/Fixtures/)
+Run: python tools/nn_fixtures_attention.py   (writes into Tests/NNTests/Fixtures/, via fixturelib)
 """
-import os
-
-import numpy
-import safetensors
 import torch
-from safetensors.torch import save_file
+
+from fixturelib import fixture_path, save_fixture
 
 SEED = 20240611
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NNTests", "Fixtures")
 
 
-def metadata(**extra):
-    meta = {
-        "generator": "tools/nn_fixtures_attention.py",
-        "seed": str(SEED),
-        "torch": torch.__version__,
-        "safetensors": safetensors.__version__,
-        "numpy": numpy.__version__,
-        "loss": "sum(y * dy), computed in float64",
-    }
-    meta.update({k: str(v) for k, v in extra.items()})
-    return meta
+def save(name, tensors, **meta):
+    """Stores float tensors as float32 (ids stay int64), with the seed, library versions and `meta`."""
+    save_fixture(fixture_path(name), {k: v.detach() for k, v in tensors.items()}, seed=SEED,
+                 loss="sum(y * dy), computed in float64", **meta)
 
 
 def randn(gen, *shape, std=1.0):
@@ -42,16 +31,6 @@ def randomize(module, gen, std):
     with torch.no_grad():
         for p in module.parameters():
             p.copy_(randn(gen, *p.shape, std=std))
-
-
-def save(name, tensors, meta):
-    out = {}
-    for k, v in tensors.items():
-        v = v.detach()
-        out[k] = (v if v.dtype == torch.int64 else v.float()).contiguous()
-    path = os.path.join(OUT, name + ".safetensors")
-    save_file(out, path, metadata=meta)
-    print(f"{path}: {os.path.getsize(path)} bytes")
 
 
 def with_param_grads(module, tensors):
@@ -72,9 +51,8 @@ def mha(gen, causal):
     (y * dy).sum().backward()
     tensors = with_param_grads(m, {"x": x, "y": y, "dy": dy, "grad.x": x.grad})
     name = "mha_causal" if causal else "mha"
-    save(name, tensors, metadata(module="nn.MultiheadAttention(8, 2, batch_first=True)", batch=b, tokens=t,
-                                 width=c, heads=h, causal=causal,
-                                 attn_mask="-inf above the diagonal (open_clip's build_causal_mask)" if causal else "none"))
+    save(name, tensors, module="nn.MultiheadAttention(8, 2, batch_first=True)", batch=b, tokens=t, width=c, heads=h,
+         causal=causal, attn_mask="-inf above the diagonal, as open_clip's build_causal_mask" if causal else "none")
 
 
 def embedding(gen):
@@ -85,9 +63,8 @@ def embedding(gen):
     y = m(ids)
     dy = randn(gen, *y.shape)
     (y * dy).sum().backward()
-    tensors = with_param_grads(m, {"ids": ids, "ids_f32": ids.double(), "y": y, "dy": dy})
-    save("embedding", tensors, metadata(module="nn.Embedding(11, 6)", batch=2, tokens=4,
-                                        note="ids_f32 holds the ids as float32 values"))
+    tensors = with_param_grads(m, {"ids": ids, "y": y, "dy": dy})
+    save("embedding", tensors, module="nn.Embedding(11, 6)", batch=2, tokens=4)
 
 
 def positional(gen):
@@ -108,7 +85,7 @@ def positional(gen):
     dy = randn(gen, b, t, c)
     (y * dy).sum().backward()
     tensors = with_param_grads(m, {"x": x, "y": y, "dy": dy, "grad.x": x.grad})
-    save("positional_embedding", tensors, metadata(module="x + positional_embedding", batch=b, tokens=t, width=c))
+    save("positional_embedding", tensors, module="x + positional_embedding", batch=b, tokens=t, width=c)
 
 
 def patch_embedding(gen):
@@ -130,12 +107,11 @@ def patch_embedding(gen):
     dy = randn(gen, *y.shape)
     (y * dy).sum().backward()
     tensors = with_param_grads(m, {"images": images, "y": y, "dy": dy, "grad.images": images.grad})
-    save("patch_embedding", tensors, metadata(module="conv1 = nn.Conv2d(3, 6, 4, stride=4, bias=False)",
-                                              batch=b, width=c, patch_size=p, image_height=hgt, image_width=wid))
+    save("patch_embedding", tensors, module="conv1 = nn.Conv2d(3, 6, 4, stride=4, bias=False)", batch=b, width=c,
+         patch_size=p, image_height=hgt, image_width=wid)
 
 
 def main():
-    os.makedirs(OUT, exist_ok=True)
     gen = torch.Generator().manual_seed(SEED)
     mha(gen, causal=False)
     mha(gen, causal=True)

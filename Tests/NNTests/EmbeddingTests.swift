@@ -1,5 +1,6 @@
 import Testing
 import Tensor
+import TestSupport
 @testable import NN
 
 @Suite struct EmbeddingTests {
@@ -50,8 +51,7 @@ import Tensor
         }
         // The loss is linear in the table: central differences are exact up to Float rounding of
         // the perturbed entries (~1e-7 relative to eps, times the few summed terms).
-        LayerCheck.expectClose(LayerCheck.doubles(arena.grad(layer.weight), 18),
-                               LayerCheck.numericGradient(arena.value(layer.weight), count: 18, loss), tol: 1e-5, "dW")
+        expectClose(arena.grad(layer.weight), LayerCheck.numericGradient(arena.value(layer.weight), count: 18, loss), relTol: 1e-5, "dW")
     }
 
     @Test func rejectsIdsOutsideTheVocabulary() async {
@@ -103,10 +103,8 @@ import Tensor
             return LayerCheck.weightedSum(y, w)
         }
         // Linear in both: exact up to Float rounding of the perturbed values (see Embedding).
-        LayerCheck.expectClose(LayerCheck.doubles(arena.grad(layer.weight), 6),
-                               LayerCheck.numericGradient(arena.value(layer.weight), count: 6, loss), tol: 1e-5, "dpos")
-        LayerCheck.expectClose(LayerCheck.doubles(dx.data, 24),
-                               LayerCheck.numericGradient(x.data, count: 24, loss), tol: 1e-5, "dx")
+        expectClose(arena.grad(layer.weight), LayerCheck.numericGradient(arena.value(layer.weight), count: 6, loss), relTol: 1e-5, "dpos")
+        expectClose(dx.data, LayerCheck.numericGradient(x.data, count: 24, loss), relTol: 1e-5, "dx")
         // Accumulating: the parameter gradient doubles, dx gains dy again.
         layer.backward(dx: dx.data, dy: w.data, batch: 4, arena, accumulate: true)
         for i in 0..<24 { #expect(dx[i] == 2 * w[i]) }
@@ -216,10 +214,8 @@ import Tensor
         // Bilinear: central differences have no truncation error; Float rounding of the forward
         // (12-term sums, ~1e-7 relative) over eps = 1e-2 leaves ~1e-5.
         let g = s.layer.weight
-        LayerCheck.expectClose(LayerCheck.doubles(s.arena.grad(g), g.count),
-                               LayerCheck.numericGradient(s.arena.value(g), count: g.count, loss), tol: 1e-4, "dW")
-        LayerCheck.expectClose(LayerCheck.doubles(dImages.data, images.count),
-                               LayerCheck.numericGradient(images.data, count: images.count, loss), tol: 1e-4, "dImages")
+        expectClose(s.arena.grad(g), LayerCheck.numericGradient(s.arena.value(g), count: g.count, loss), relTol: 1e-4, "dW")
+        expectClose(dImages.data, LayerCheck.numericGradient(images.data, count: images.count, loss), relTol: 1e-4, "dImages")
         // Accumulating into dImages adds the same gradient again.
         let once = dImages.copy()
         s.layer.backward(dImages: dImages.data, dy: w.data, cache: s.cache, s.arena, accumulate: true)

@@ -1,5 +1,6 @@
 import Testing
 import Tensor
+import TestSupport
 @testable import NN
 
 /// A layer with random parameters and a matching cache.
@@ -53,11 +54,10 @@ private struct MHASetup {
         let loss = { LayerCheck.weightedSum(s.forward(x), w) }
         // Float forward, eps = 1e-2: truncation ~eps²·|f'''| and rounding ~1e-7·|loss|/eps, each
         // ~1e-4 against gradients of order 1 (observed ≤ 3e-4); 2e-3 leaves a margin of about 6.
-        LayerCheck.expectClose(LayerCheck.doubles(dx.data, dx.count),
-                               LayerCheck.numericGradient(x.data, count: x.count, loss), tol: 2e-3, "dx causal \(causal)")
+        expectClose(dx.data, LayerCheck.numericGradient(x.data, count: x.count, loss), relTol: 2e-3, "dx causal \(causal)")
         for (name, p) in s.params {
             let numeric = LayerCheck.numericGradient(s.arena.value(p), count: p.count, loss)
-            LayerCheck.expectClose(LayerCheck.doubles(s.arena.grad(p), p.count), numeric, tol: 2e-3, "\(name) causal \(causal)")
+            expectClose(s.arena.grad(p), numeric, relTol: 2e-3, "\(name) causal \(causal)")
         }
     }
 
