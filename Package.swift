@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "mode", targets: ["ModeCLI"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,10 +42,13 @@ let package = Package(
         // MARK: NN — layers with backward, parameter arena, AdamW, schedules, safetensors
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: numericSwift),
 
+        // MARK: Tokenizers — open_clip's CLIP BPE tokenizer and text cleaning (Foundation only)
+        .target(name: "Tokenizers"),
+
         // MARK: CLI — the `mode` executable (thin: parse, validate, call one library function)
         .executableTarget(
             name: "ModeCLI",
-            dependencies: ["Tensor", "NN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Tensor", "NN", "Tokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numericSwift
         ),
 
@@ -54,6 +58,7 @@ let package = Package(
             name: "NNTests", dependencies: ["NN"],
             resources: [.copy("Fixtures")], swiftSettings: numericSwift
         ),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )
