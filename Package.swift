@@ -23,6 +23,8 @@ let package = Package(
         .executable(name: "mode", targets: ["ModeCLI"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Models", targets: ["Models"]),
+        .library(name: "Data", targets: ["Data"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
     ],
     dependencies: [
@@ -42,22 +44,31 @@ let package = Package(
         // MARK: NN — layers with backward, parameter arena, AdamW, schedules, safetensors
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: numericSwift),
 
+        // MARK: Models — CLIP (and later BERT) built from NN layers
+        .target(name: "Models", dependencies: ["NN"], swiftSettings: numericSwift),
+
+        // MARK: Data — tar/WebDataset shards, images, loaders, benchmark tasks, synthetic corpus
+        .target(name: "Data", dependencies: ["Tensor"], swiftSettings: numericSwift),
+
         // MARK: Tokenizers — open_clip's CLIP BPE tokenizer and text cleaning (Foundation only)
         .target(name: "Tokenizers"),
 
         // MARK: CLI — the `mode` executable (thin: parse, validate, call one library function)
         .executableTarget(
             name: "ModeCLI",
-            dependencies: ["Tensor", "NN", "Tokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Tensor", "NN", "Models", "Tokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numericSwift
         ),
 
-        // MARK: Tests — one target per library target
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: numericSwift),
+        // MARK: Tests — one target per library target, plus shared helpers
+        .target(name: "TestSupport", dependencies: ["NN"], path: "Tests/TestSupport", swiftSettings: numericSwift),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(
-            name: "NNTests", dependencies: ["NN"],
+            name: "NNTests", dependencies: ["NN", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: numericSwift
         ),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,0 +1,56 @@
+import Foundation
+
+extension CLIPConfig {
+    /// Built-in configurations: the benchmark shapes `tiny`, `small`, `b16` and open_clip's
+    /// `ViT-B-16`, `ViT-B-32`, `ViT-L-14`.
+    public static let presets: [String: CLIPConfig] = [
+        "tiny": CLIPConfig(embedDim: 128,
+                           vision: .init(imageSize: 32, patchSize: 4, width: 128, layers: 4, headWidth: 64),
+                           text: .init(contextLength: 32, width: 128, heads: 2, layers: 4)),
+        "small": CLIPConfig(embedDim: 256,
+                            vision: .init(imageSize: 64, patchSize: 8, width: 256, layers: 6, headWidth: 64),
+                            text: .init(contextLength: 32, width: 256, heads: 4, layers: 6)),
+        "b16": CLIPConfig(embedDim: 512,
+                          vision: .init(imageSize: 224, patchSize: 16, width: 768, layers: 12, headWidth: 64),
+                          text: .init(contextLength: 77, width: 512, heads: 8, layers: 12)),
+        "ViT-B-16": CLIPConfig(embedDim: 512,
+                               vision: .init(imageSize: 224, patchSize: 16, width: 768, layers: 12),
+                               text: .init(contextLength: 77, width: 512, heads: 8, layers: 12)),
+        "ViT-B-32": CLIPConfig(embedDim: 512,
+                               vision: .init(imageSize: 224, patchSize: 32, width: 768, layers: 12),
+                               text: .init(contextLength: 77, width: 512, heads: 8, layers: 12)),
+        "ViT-L-14": CLIPConfig(embedDim: 768,
+                               vision: .init(imageSize: 224, patchSize: 14, width: 1024, layers: 24),
+                               text: .init(contextLength: 77, width: 768, heads: 12, layers: 12)),
+    ]
+
+    public static var presetNames: [String] { presets.keys.sorted() }
+
+    /// A preset by name, or an open_clip JSON config file (a model config, or an
+    /// `open_clip_config.json` whose `model_cfg` holds one).
+    public static func load(_ nameOrPath: String) throws -> CLIPConfig {
+        if let p = presets[nameOrPath] { return p }
+        guard FileManager.default.fileExists(atPath: nameOrPath) else { throw CLIPConfigError.unknownPreset(nameOrPath) }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: nameOrPath)) } catch {
+            throw CLIPConfigError.unreadable(nameOrPath, error.localizedDescription)
+        }
+        do {
+            if let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any], let inner = obj["model_cfg"] {
+                return try JSONDecoder().decode(CLIPConfig.self, from: JSONSerialization.data(withJSONObject: inner))
+            }
+            return try JSONDecoder().decode(CLIPConfig.self, from: data)
+        } catch let e as CLIPConfigError {
+            throw CLIPConfigError.unreadable(nameOrPath, e.description)
+        } catch {
+            throw CLIPConfigError.unreadable(nameOrPath, "not a valid open_clip model config JSON (\(error))")
+        }
+    }
+
+    /// The config as open_clip model-config JSON (sorted keys).
+    public func jsonData() throws -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try e.encode(self)
+    }
+}
