@@ -1,13 +1,13 @@
 """Reference fixtures for the Swift CLIP tokenizer (Tests/TokenizersTests/Fixtures).
 
-Writes two JSON files, each with a "meta" record (seed; Python, open_clip, ftfy, regex versions;
+Writes, each recording the seed and the Python, open_clip, ftfy and regex versions (and the
 Unicode version of Python's unicodedata):
 
 - clip_tokenizer_cases.json: >= 1,000 varied strings (captions, Unicode scripts, emoji,
   punctuation, numbers, HTML references, contractions, odd whitespace, control characters,
-  mojibake, random fuzz, texts longer than the context) with open_clip's cleaned text and the
-  ids of open_clip.tokenize(texts, context_length=77). Rows are stored without their zero
-  padding (every row ends with <end_of_text> before it).
+  mojibake, random fuzz, texts longer than the context) with open_clip's cleaned text;
+- clip_tokenizer_ids.safetensors: "ids", int32 (N, 77), open_clip.tokenize(strings) row by row
+  (written through fixturelib, which adds the torch / safetensors / numpy versions);
 - clip_text_tables.json: the character classes behind the tokenizer, checked over all code
   points by the tests (regex's \\p{L} / \\p{N} / other class, Python's str.lower), plus cases
   for ftfy's mojibake heuristic and repair, and for the HTML reference decoders.
@@ -31,6 +31,8 @@ import ftfy
 import ftfy.bad_codecs  # noqa: F401
 import open_clip
 import regex
+import torch
+from fixturelib import save_fixture
 from ftfy import badness, chardata, fixes
 from open_clip import tokenizer as oc_tokenizer
 
@@ -276,14 +278,14 @@ def long_text():
 
 def build_strings():
     strings = list(HAND_WRITTEN)
-    strings += [random_case(caption()) for _ in range(330)]
+    strings += [random_case(caption()) for _ in range(150)]
     strings += SCRIPT_SNIPPETS
-    strings += [" ".join(rng.sample(SCRIPT_SNIPPETS, rng.randint(2, 4))) for _ in range(60)]
+    strings += [" ".join(rng.sample(SCRIPT_SNIPPETS, rng.randint(2, 4))) for _ in range(30)]
     base = [s for s in HAND_WRITTEN + SCRIPT_SNIPPETS if any(ord(c) > 127 for c in s) and not any(0xD800 <= ord(c) <= 0xDFFF for c in s)]
-    strings += [mojibake(rng.choice(base + [caption() + " café ñ ü €"])) for _ in range(200)]
-    strings += [entity_soup() for _ in range(120)]
-    strings += [fuzz() for _ in range(200)]
-    strings += [long_text() for _ in range(40)]
+    strings += [mojibake(rng.choice(base + [caption() + " café ñ ü €"])) for _ in range(150)]
+    strings += [entity_soup() for _ in range(80)]
+    strings += [fuzz() for _ in range(110)]
+    strings += [long_text() for _ in range(25)]
     strings += ["&amp;" * k + "amp; end" for k in range(1, 5)]
     strings += ["word " * k for k in (75, 76, 77, 78, 200)]
     strings += ["a" * k for k in (1, 2, 10, 100, 400)]
@@ -372,22 +374,20 @@ def main():
         "context_length": CONTEXT_LENGTH,
     }
     strings = build_strings()
-    ids = oc_tokenizer.tokenize(strings, context_length=CONTEXT_LENGTH).tolist()
+    ids = oc_tokenizer.tokenize(strings, context_length=CONTEXT_LENGTH).to(torch.int32)
     clean = oc_tokenizer._tokenizer.clean_fn
-    cases = []
-    for s, row in zip(strings, ids):
-        while row and row[-1] == 0:
-            row.pop()
-        cases.append({"text": s, "clean": clean(s), "ids": row})
+    cases = [{"text": s, "clean": clean(s)} for s in strings]
     os.makedirs(OUT_DIR, exist_ok=True)
     with open(os.path.join(OUT_DIR, "clip_tokenizer_cases.json"), "w", encoding="utf-8") as f:
         json.dump({"meta": meta, "cases": cases}, f, ensure_ascii=False, separators=(",", ":"))
         f.write("\n")
+    save_fixture(os.path.join(OUT_DIR, "clip_tokenizer_ids.safetensors"), {"ids": ids}, seed=SEED,
+                 **{k: v for k, v in meta.items() if k != "seed"})
     tables = build_tables()
     with open(os.path.join(OUT_DIR, "clip_text_tables.json"), "w", encoding="utf-8") as f:
         json.dump({"meta": meta, **tables}, f, ensure_ascii=False, separators=(",", ":"))
         f.write("\n")
-    n_long = sum(1 for c in cases if len(c["ids"]) == CONTEXT_LENGTH)
+    n_long = int((ids[:, -1] != 0).sum())
     n_bad = sum(tables["is_bad"]["expected"])
     n_fixed = sum(1 for a, b in tables["fix_encoding"] if a != b)
     print(f"{len(cases)} strings ({n_long} truncated), is_bad {n_bad}/{len(tables['is_bad']['strings'])} true, "

@@ -21,16 +21,16 @@ import Testing
     @Test func idsMatchOpenCLIPTokenize() throws {
         let tokenizer = try Fixtures.sharedTokenizer()
         let file = try Fixtures.cases.get()
+        let expected = try Fixtures.ids.get()
         let length = file.meta.context_length
         #expect(file.cases.count >= 1000)
+        try #require(expected.count == file.cases.count && expected.allSatisfy { $0.count == length },
+                     "clip_tokenizer_ids.safetensors does not match clip_tokenizer_cases.json; regenerate both")
         let rows = tokenizer.tokenize(file.cases.map(\.text), contextLength: length)
         var mismatches = 0
-        for (c, row) in zip(file.cases, rows) {
-            let expected = c.ids + [Int32](repeating: 0, count: length - c.ids.count)  // rows are stored unpadded
-            if row != expected {
-                mismatches += 1
-                Issue.record("tokenize(\(c.text.debugDescription)):\n  got      \(row.prefix { $0 != 0 })\n  open_clip \(c.ids)")
-            }
+        for (c, (row, reference)) in zip(file.cases, zip(rows, expected)) where row != reference {
+            mismatches += 1
+            Issue.record("tokenize(\(c.text.debugDescription)):\n  got       \(row.prefix { $0 != 0 })\n  open_clip \(reference.prefix { $0 != 0 })")
         }
         #expect(mismatches == 0, "\(mismatches) of \(file.cases.count) strings tokenize differently from open_clip \(file.meta.open_clip) (ftfy \(file.meta.ftfy))")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Tokenizers
 
@@ -100,32 +101,35 @@ import Testing
     }
 
     @Test func malformedVocabulariesAreRejected() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-vocab-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try TempDirectory()
 
-        let short = dir.appendingPathComponent("short.txt")
-        try Data("header\ni n\nt h\n".utf8).write(to: short)
-        #expect(throws: CLIPVocabularyError.self) { _ = try CLIPTokenizer(vocabularyPath: short.path) }
-
-        let badLine = dir.appendingPathComponent("bad.txt")
-        var lines = ["header"] + [String](repeating: "a b", count: CLIPTokenizer.mergeCount)
-        lines[100] = "abc"
-        try Data(lines.joined(separator: "\n").utf8).write(to: badLine)
+        let short = dir.file("short.txt")
+        try Data("header\ni n\nt h\n".utf8).write(to: URL(fileURLWithPath: short))
         #expect {
-            _ = try CLIPTokenizer(vocabularyPath: badLine.path)
+            _ = try CLIPTokenizer(vocabularyPath: short)
         } throws: { error in
-            guard case CLIPVocabularyError.malformed(let path, let reason) = error else { return false }
-            return path == badLine.path && reason.contains("line 101")
+            guard case CLIPVocabularyError.malformed(let path, _) = error else { return false }
+            return path == short
         }
 
-        let corrupt = dir.appendingPathComponent("corrupt.gz")
-        try Data([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3, 0xFF, 0xFF, 0xFF]).write(to: corrupt)
+        let badLine = dir.file("bad.txt")
+        var lines = ["header"] + [String](repeating: "a b", count: CLIPTokenizer.mergeCount)
+        lines[100] = "abc"
+        try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: badLine))
         #expect {
-            _ = try CLIPTokenizer(vocabularyPath: corrupt.path)
+            _ = try CLIPTokenizer(vocabularyPath: badLine)
+        } throws: { error in
+            guard case CLIPVocabularyError.malformed(let path, let reason) = error else { return false }
+            return path == badLine && reason.contains("line 101")
+        }
+
+        let corrupt = dir.file("corrupt.gz")
+        try Data([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3, 0xFF, 0xFF, 0xFF]).write(to: URL(fileURLWithPath: corrupt))
+        #expect {
+            _ = try CLIPTokenizer(vocabularyPath: corrupt)
         } throws: { error in
             guard case CLIPVocabularyError.unreadable(let path, _) = error else { return false }
-            return path == corrupt.path
+            return path == corrupt && "\(error)".contains(corrupt)
         }
     }
 

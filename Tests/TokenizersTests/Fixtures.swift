@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Tokenizers
 
@@ -17,11 +18,10 @@ enum Fixtures {
                      "fixture \(name).json is missing; run tools/clip_tokenizer_fixture.py")
     }
 
-    /// One string of clip_tokenizer_cases.json with open_clip's cleaned text and ids (no padding).
+    /// One string of clip_tokenizer_cases.json with open_clip's cleaned text.
     struct Case: Decodable {
         var text: String
         var clean: String
-        var ids: [Int32]
     }
 
     struct CasesFile: Decodable {
@@ -36,6 +36,14 @@ enum Fixtures {
 
     static let cases: Result<CasesFile, Error> = Result {
         try JSONDecoder().decode(CasesFile.self, from: Data(contentsOf: try url("clip_tokenizer_cases")))
+    }
+
+    /// open_clip.tokenize of the case strings: clip_tokenizer_ids.safetensors "ids", int32 (N, 77), as rows.
+    static let ids: Result<[[Int32]], Error> = Result {
+        let file = try fixture("clip_tokenizer_ids", in: Bundle.module)
+        let shape = try #require(file.info("ids")?.shape, "clip_tokenizer_ids.safetensors has no \"ids\"")
+        let flat = try file.int32s("ids")
+        return (0..<shape[0]).map { Array(flat[($0 * shape[1])..<(($0 + 1) * shape[1])]) }
     }
 
     /// clip_text_tables.json. (Read with JSONDecoder: JSONSerialization drops a leading U+FEFF.)
