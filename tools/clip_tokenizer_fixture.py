@@ -9,7 +9,8 @@ Unicode version of Python's unicodedata):
 - clip_tokenizer_ids.safetensors: "ids", int32 (N, 77), open_clip.tokenize(strings) row by row
   (written through fixturelib, which adds the torch / safetensors / numpy versions);
 - clip_text_tables.json: the character classes behind the tokenizer, checked over all code
-  points by the tests (regex's \\p{L} / \\p{N} / other class, Python's str.lower), plus cases
+  points by the tests (regex's \\p{L} / \\p{N} / other class; Python's str.lower, NFC, isalnum
+  and re's \\d), plus cases
   for ftfy's mojibake heuristic and repair, and for the HTML reference decoders.
 
 JSON strings hold the text unescaped except for control characters; read them with a parser
@@ -24,6 +25,7 @@ import html.entities
 import json
 import os
 import random
+import re
 import sys
 import unicodedata
 
@@ -318,13 +320,15 @@ def build_tables():
     number = regex.compile(r"[\p{N}]", regex.IGNORECASE)
     other = regex.compile(r"[^\s\p{L}\p{N}]", regex.IGNORECASE)
     space = regex.compile(r"\s", regex.IGNORECASE)
-    lower = {}
+    lower, nfc = {}, {}
     for i in range(0x110000):
         if 0xD800 <= i <= 0xDFFF:
             continue
         c = chr(i)
         if c.lower() != c:
             lower[format(i, "X")] = [ord(x) for x in c.lower()]
+        if unicodedata.normalize("NFC", c) != c:
+            nfc[format(i, "X")] = [ord(x) for x in unicodedata.normalize("NFC", c)]
 
     # ftfy heuristic: random short strings over the characters its rules mention.
     pool = sorted(set(
@@ -332,13 +336,13 @@ def build_tables():
         + "".join(c for body in badness.MOJIBAKE_CATEGORIES.values() for c in body if c != "-")
         + "ΑΒΓΔΞΟΣΩαβγδσωВГРСЂўЉљ€™†‡‰‹›“”‘’‚„•–—…√∂≠≤≥≈ΆΈ" + "azAZ .,?!_0\n\t"
     ))
-    bad_strings = ["".join(rng.choice(pool) for _ in range(rng.randint(1, 6))) for _ in range(2500)]
+    bad_strings = ["".join(rng.choice(pool) for _ in range(rng.randint(1, 6))) for _ in range(2000)]
     bad_cases = {"strings": bad_strings, "expected": [badness.is_bad(s) for s in bad_strings]}
 
     # ftfy.fix_encoding on generated mojibake (and on text that is fine).
     base = [s for s in HAND_WRITTEN + SCRIPT_SNIPPETS if not any(0xD800 <= ord(c) <= 0xDFFF for c in s)]
     enc_cases = []
-    for _ in range(700):
+    for _ in range(600):
         src = rng.choice(base) if rng.random() < 0.6 else caption() + " " + rng.choice(SCRIPT_SNIPPETS)
         s = mojibake(src) if rng.random() < 0.8 else src
         enc_cases.append([s, ftfy.fix_encoding(s)])
@@ -356,6 +360,9 @@ def build_tables():
         "other_ranges": ranges_of(lambda c: bool(other.match(c))),
         "space_ranges": ranges_of(lambda c: bool(space.match(c))),
         "python_lower": lower,
+        "python_nfc": nfc,
+        "python_alnum_ranges": ranges_of(str.isalnum),
+        "python_decimal_ranges": ranges_of(lambda c: bool(re.match(r"\d", c))),
         "ftfy_upper_entities": upper_entities,
         "is_bad": bad_cases,
         "fix_encoding": enc_cases,
@@ -381,8 +388,9 @@ def main():
     with open(os.path.join(OUT_DIR, "clip_tokenizer_cases.json"), "w", encoding="utf-8") as f:
         json.dump({"meta": meta, "cases": cases}, f, ensure_ascii=False, separators=(",", ":"))
         f.write("\n")
-    save_fixture(os.path.join(OUT_DIR, "clip_tokenizer_ids.safetensors"), {"ids": ids}, seed=SEED,
-                 **{k: v for k, v in meta.items() if k != "seed"})
+    ids_path = os.path.join(OUT_DIR, "clip_tokenizer_ids.safetensors")
+    save_fixture(ids_path, {"ids": ids}, seed=SEED, **{k: v for k, v in meta.items() if k != "seed"})
+    os.chmod(ids_path, 0o644)
     tables = build_tables()
     with open(os.path.join(OUT_DIR, "clip_text_tables.json"), "w", encoding="utf-8") as f:
         json.dump({"meta": meta, **tables}, f, ensure_ascii=False, separators=(",", ":"))

@@ -158,22 +158,26 @@ public final class CLIPTokenizer: @unchecked Sendable {
     /// `.deps/clip/bpe_simple_vocab_16e6.txt.gz` in the working directory, the executable's
     /// directory, or any directory above them (where `scripts/fetch_clip_vocab.sh` puts it).
     public static func defaultVocabularyPath() throws -> String {
-        let env = ProcessInfo.processInfo.environment
-        if let p = env["MODE_CLIP_VOCAB"], !p.isEmpty {
+        var starts = [FileManager.default.currentDirectoryPath]
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            starts.append((exe as NSString).deletingLastPathComponent)
+        } else if let exe = Bundle.main.executableURL {
+            starts.append(exe.deletingLastPathComponent().path)
+        }
+        return try defaultVocabularyPath(environment: ProcessInfo.processInfo.environment, searchingFrom: starts)
+    }
+
+    /// `defaultVocabularyPath()` with the environment and the start directories given.
+    static func defaultVocabularyPath(environment: [String: String], searchingFrom starts: [String]) throws -> String {
+        if let p = environment["MODE_CLIP_VOCAB"], !p.isEmpty {
             guard FileManager.default.fileExists(atPath: p) else {
                 throw CLIPVocabularyError.notFound(searched: ["\(p) (from MODE_CLIP_VOCAB)"])
             }
             return p
         }
-        var starts = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            starts.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
-        } else if let exe = Bundle.main.executableURL {
-            starts.append(exe.deletingLastPathComponent())
-        }
         var searched: [String] = []
         for start in starts {
-            var dir = start.standardizedFileURL
+            var dir = URL(fileURLWithPath: start).standardizedFileURL
             for _ in 0..<8 {
                 let candidate = dir.appendingPathComponent(".deps/clip/\(vocabularyFileName)").path
                 if FileManager.default.fileExists(atPath: candidate) { return candidate }

@@ -7,9 +7,13 @@ import Foundation
 /// Not reproduced: `fix_surrogates`, because a Swift string cannot hold unpaired UTF-16
 /// surrogates in the first place (invalid input is replaced with U+FFFD when it is decoded).
 enum FTFY {
-    /// `ftfy.fix_text(text)`: fixes each line (segment ending after "\n") until nothing changes.
-    /// HTML references are decoded only while no segment so far has contained "<" (ftfy's
-    /// "auto" rule; once switched off it stays off for the rest of the text).
+    /// Longest segment ftfy fixes at once (`max_decode_length`).
+    static let maxSegmentLength = 1_000_000
+
+    /// `ftfy.fix_text(text)`: fixes each line (segment ending after "\n", at most
+    /// `maxSegmentLength` code points) until nothing changes. HTML references are decoded only
+    /// while no segment so far has contained "<" (ftfy's "auto" rule; once switched off it stays
+    /// off for the rest of the text).
     static func fixText(_ text: [UInt32]) -> [UInt32] {
         var out: [UInt32] = []
         out.reserveCapacity(text.count)
@@ -19,6 +23,7 @@ enum FTFY {
             var end = pos
             while end < text.count, text[end] != 0x0A { end += 1 }
             if end < text.count { end += 1 }  // the "\n" belongs to its segment
+            end = min(end, pos + maxSegmentLength)
             let segment = Array(text[pos..<end])
             if unescape, segment.contains(0x3C) { unescape = false }
             out += fixSegment(segment, unescapeHTML: unescape)

@@ -50,6 +50,28 @@ import Testing
         #expect(wrong.isEmpty, "\(wrong.count) code points lower-case differently from Python: \(wrong.prefix(20))")
     }
 
+    @Test func nfcMatchesPythonForSingleCodePoints() throws {
+        // Singleton decompositions, composition exclusions, and characters newer than Unicode 14.0
+        // (which CPython 3.11 leaves alone).
+        var expected: [UInt32: [UInt32]] = [:]
+        for (k, v) in try tables.python_nfc { expected[UInt32(k, radix: 16)!] = v }
+        var wrong: [String] = []
+        for c in Self.checkedCodePoints where c >= 0x300 {
+            let got = FTFY.nfc([c])
+            if got != (expected[c] ?? [c]) { wrong.append(String(format: "U+%04X → %@", c, Fixtures.hex(got))) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) code points normalize differently from Python: \(wrong.prefix(20))")
+        // Composition, and no composition across a character CPython 3.11 does not know.
+        #expect(FTFY.nfc([0x65, 0x301]) == [0xE9])
+        #expect(FTFY.nfc([0x1100, 0x1161, 0x11A8]) == [0xAC01])
+        #expect(FTFY.nfc([0x105D2, 0x307]) == [0x105D2, 0x307])  // U+105C9 composes only from Unicode 16
+    }
+
+    @Test func pythonAlnumAndDecimalMatch() throws {
+        try checkClass("python_alnum_ranges", try tables.python_alnum_ranges, PythonUnicode.isAlnum)
+        try checkClass("python_decimal_ranges", try tables.python_decimal_ranges, PythonUnicode.isDecimalDigit)
+    }
+
     @Test func finalSigma() {
         // CPython's Final_Sigma rule: σ→ς after a cased letter (skipping case-ignorables) when no cased letter follows.
         let cases: [(String, String)] = [("ΟΔΟΣ", "οδος"), ("Σ", "σ"), ("ΑΣ.", "ας."), ("ΣΑ", "σα"), ("Α'Σ", "α'ς"),

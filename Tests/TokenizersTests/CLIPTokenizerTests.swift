@@ -141,9 +141,28 @@ import Testing
         #expect(t.vocabulary == (try Fixtures.sharedTokenizer()).vocabulary)
     }
 
-    @Test func environmentVariableNamesTheFileWhenMissing() throws {
-        // MODE_CLIP_VOCAB is read by defaultVocabularyPath(); a missing file is reported with the variable.
-        let error = CLIPVocabularyError.notFound(searched: ["/x/y.gz (from MODE_CLIP_VOCAB)"])
-        #expect(error.description.contains("MODE_CLIP_VOCAB") && error.description.contains("make setup"))
+    @Test func defaultLocationSearch() throws {
+        let dir = try TempDirectory()
+        let nested = dir.file("a/b/c")
+        try FileManager.default.createDirectory(atPath: nested, withIntermediateDirectories: true)
+        // Nothing there: every candidate is listed, with the setup hint.
+        #expect {
+            _ = try CLIPTokenizer.defaultVocabularyPath(environment: [:], searchingFrom: [nested])
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains(dir.file("a/b/c/.deps/clip/bpe_simple_vocab_16e6.txt.gz"))
+                && text.contains(dir.file(".deps/clip/bpe_simple_vocab_16e6.txt.gz")) && text.contains("fetch_clip_vocab.sh")
+        }
+        // A file in .deps/clip two levels up is found.
+        try FileManager.default.createDirectory(atPath: dir.file("a/.deps/clip"), withIntermediateDirectories: true)
+        try Data().write(to: URL(fileURLWithPath: dir.file("a/.deps/clip/bpe_simple_vocab_16e6.txt.gz")))
+        #expect(try CLIPTokenizer.defaultVocabularyPath(environment: [:], searchingFrom: [nested])
+                == dir.file("a/.deps/clip/bpe_simple_vocab_16e6.txt.gz"))
+        // MODE_CLIP_VOCAB wins, and names itself when the file is missing.
+        let real = try CLIPTokenizer.defaultVocabularyPath()
+        #expect(try CLIPTokenizer.defaultVocabularyPath(environment: ["MODE_CLIP_VOCAB": real], searchingFrom: [nested]) == real)
+        #expect {
+            _ = try CLIPTokenizer.defaultVocabularyPath(environment: ["MODE_CLIP_VOCAB": dir.file("none.gz")], searchingFrom: [nested])
+        } throws: { error in "\(error)".contains("none.gz (from MODE_CLIP_VOCAB)") }
     }
 }

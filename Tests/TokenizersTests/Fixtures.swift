@@ -57,6 +57,9 @@ enum Fixtures {
         var other_ranges: [[Int]]
         var space_ranges: [[Int]]
         var python_lower: [String: [UInt32]]
+        var python_nfc: [String: [UInt32]]
+        var python_alnum_ranges: [[Int]]
+        var python_decimal_ranges: [[Int]]
         var ftfy_upper_entities: [String: String]
         var is_bad: BadCases
         var fix_encoding: [[String]]
