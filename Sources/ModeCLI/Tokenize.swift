@@ -1,6 +1,6 @@
 import ArgumentParser
-import Dispatch
 import Foundation
+import Tensor
 import Tokenizers
 
 struct Tokenize: ParsableCommand {
@@ -48,26 +48,20 @@ struct Tokenize: ParsableCommand {
         flush()
     }
 
-    /// Lines per batch; batches are tokenized in parallel chunks and written in input order.
+    /// Lines per batch; each batch is tokenized in parallel (`MODE_THREADS` threads) and written in input order.
     static let batchSize = 8192
 
     /// The output lines of `lines`, each ending in "\n".
     static func render(_ lines: [String], _ tokenizer: CLIPTokenizer, contextLength: Int) -> String {
-        let chunks = min(lines.count, max(1, ProcessInfo.processInfo.activeProcessorCount) * 4)
-        let per = (lines.count + chunks - 1) / chunks
-        var parts = [String](repeating: "", count: chunks)
-        parts.withUnsafeMutableBufferPointer { buffer in
-            let parts = buffer
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                var text = ""
-                for line in lines[min(lines.count, c * per)..<min(lines.count, (c + 1) * per)] {
-                    let ids = tokenizer.tokenize(line, contextLength: contextLength)
-                    text += ids.map(String.init).joined(separator: " ")
-                    text += "\n"
+        var rendered = [String](repeating: "", count: lines.count)
+        rendered.withUnsafeMutableBufferPointer { buffer in
+            let out = buffer
+            Parallel.forEach(lines.count, grain: 64) { range in
+                for i in range {
+                    out[i] = tokenizer.tokenize(lines[i], contextLength: contextLength).map(String.init).joined(separator: " ")
                 }
-                parts[c] = text
             }
         }
-        return parts.joined()
+        return rendered.joined(separator: "\n") + "\n"
     }
 }
