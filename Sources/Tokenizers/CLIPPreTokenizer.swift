@@ -14,37 +14,31 @@
 /// - IGNORECASE: "s" also matches U+017F ſ (its case fold); U+0345 (a mark whose upper case is
 ///   Ι) matches none of the three classes, because its case variants are letters.
 enum CLIPPreTokenizer {
-    /// One pre-token: a range of code points, and whether it matched a special-token alternative.
-    struct Piece: Equatable {
-        var range: Range<Int>
-        var special: Bool
-    }
-
-    /// The pieces of `text` (code points), in order.
-    static func split(_ text: [UInt32]) -> [Piece] {
-        var pieces: [Piece] = []
+    /// The pre-tokens of `text` (code points) as index ranges, in order.
+    static func split(_ text: [UInt32]) -> [Range<Int>] {
+        var pieces: [Range<Int>] = []
         var i = 0
         let n = text.count
         while i < n {
             let c = text[i]
             if c == 0x3C, let len = specialLength(text, i) {  // "<"
-                pieces.append(Piece(range: i..<(i + len), special: true))
+                pieces.append(i..<(i + len))
                 i += len
             } else if c == 0x27, let len = contractionLength(text, i) {  // "'"
-                pieces.append(Piece(range: i..<(i + len), special: false))
+                pieces.append(i..<(i + len))
                 i += len
             } else if isLetter(c) {
                 var j = i + 1
                 while j < n, isLetter(text[j]) { j += 1 }
-                pieces.append(Piece(range: i..<j, special: false))
+                pieces.append(i..<j)
                 i = j
             } else if isNumber(c) {
-                pieces.append(Piece(range: i..<(i + 1), special: false))
+                pieces.append(i..<(i + 1))
                 i += 1
             } else if isOther(c) {
                 var j = i + 1
                 while j < n, isOther(text[j]) { j += 1 }
-                pieces.append(Piece(range: i..<j, special: false))
+                pieces.append(i..<j)
                 i = j
             } else {
                 i += 1

@@ -200,7 +200,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
         var utf8: [UInt8] = []
         for piece in CLIPPreTokenizer.split(cleaned) {
             utf8.removeAll(keepingCapacity: true)
-            for c in cleaned[piece.range] { appendUTF8(c, to: &utf8) }
+            for c in cleaned[piece] { appendUTF8(c, to: &utf8) }
             ids += bpe(utf8)
         }
         return ids

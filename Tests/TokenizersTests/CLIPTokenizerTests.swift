@@ -18,6 +18,22 @@ import Testing
         #expect(ByteLevel.byteOrder[188] == 0x00)  // first of the remapped bytes
     }
 
+    @Test func preTokenizerSplits() {
+        // Expected pieces: regex.findall of open_clip's pattern on the same (already cleaned) text.
+        let cases: [(String, [String])] = [
+            ("don't stop!! 1999 it's", ["don", "'t", "stop", "!!", "1", "9", "9", "9", "it", "'s"]),
+            ("a\u{345}b!\u{345}!", ["a", "b", "!", "!"]),  // U+0345 matches no alternative
+            ("<start_of_text>'ll'ſ x<end_of_text", ["<start_of_text>", "'ll", "'ſ", "x", "<", "end", "_", "of", "_", "text"]),
+            ("①½x²", ["①", "½", "x", "²"]),
+            ("‐—...", ["‐—..."]),
+        ]
+        for (text, expected) in cases {
+            let s = PythonUnicode.scalars(text)
+            let pieces = CLIPPreTokenizer.split(s).map { PythonUnicode.string(Array(s[$0])) }
+            #expect(pieces == expected, "\(text)")
+        }
+    }
+
     @Test func byteTokenIDs() throws {
         let t = try Fixtures.sharedTokenizer()
         // (byte, id without "</w>", id with "</w>") from open_clip's encoder.
