@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: numericSwift),
 
         // MARK: Models — CLIP (and later BERT) built from NN layers
-        .target(name: "Models", dependencies: ["NN"], swiftSettings: numericSwift),
+        .target(name: "Models", dependencies: ["NN", "Tokenizers"], swiftSettings: numericSwift),
 
         // MARK: Data — tar/WebDataset shards, images, loaders, benchmark tasks, synthetic corpus
         .target(name: "Data", dependencies: ["Tensor"], swiftSettings: numericSwift),
@@ -67,7 +67,10 @@ let package = Package(
             name: "NNTests", dependencies: ["NN", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: numericSwift
         ),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(
+            name: "ModelsTests", dependencies: ["Models", "TestSupport"],
+            resources: [.copy("Fixtures")], swiftSettings: numericSwift
+        ),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
