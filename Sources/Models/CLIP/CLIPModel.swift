@@ -154,11 +154,12 @@ public final class CLIPModel {
 
     // MARK: input checks
 
-    /// Throws `CLIPInputError.tokenOutOfRange` naming `source` when an id lies outside 0..<V.
-    public func validateTokenIDs(_ ids: UnsafePointer<Int32>, count: Int, source: String) throws {
+    /// Throws `CLIPInputError.tokenOutOfRange` naming `source` and the element (`firstIndex` + i)
+    /// when an id of ids (count) lies outside 0..<V.
+    public func validateTokenIDs(_ ids: UnsafePointer<Int32>, count: Int, source: String, firstIndex: Int = 0) throws {
         let v = text.vocabularySize
         for i in 0..<count where ids[i] < 0 || Int(ids[i]) >= v {
-            throw CLIPInputError.tokenOutOfRange(source: source, index: i, id: Int(ids[i]), vocabulary: v)
+            throw CLIPInputError.tokenOutOfRange(source: source, index: firstIndex + i, id: Int(ids[i]), vocabulary: v)
         }
     }
 }
