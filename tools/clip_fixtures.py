@@ -129,7 +129,7 @@ def tiny(gen):
     batch = 4
     model, table = build(cfg, logit_scale=math.log(100) + 0.01)
     images = torch.from_numpy(hashed("images", (batch, 3, 32, 32), 1.0)).double()
-    ids = token_ids(gen, batch, 32, 512, eot_at=[5, 31, 12, 20])
+    ids = token_ids(gen, batch, 32, 512, eot_at=[5, 20, 12, 9])  # text runs on 21 of 32 tokens
     img, txt, loss = features_and_loss(model, images, ids)
     loss.backward()
     out = dict(table)
@@ -177,7 +177,7 @@ def b16_shaped(gen):
     batch = 2
     model, table = build(cfg, logit_scale=math.log(1 / 0.07))
     images = torch.from_numpy(hashed("images", (batch, 3, 224, 224), 1.0)).double()
-    ids = token_ids(gen, batch, 77, 512, eot_at=[12, 76])
+    ids = token_ids(gen, batch, 77, 512, eot_at=[12, 40])
     with torch.no_grad():
         img, txt, loss = features_and_loss(model, images, ids)
     out = dict(table)

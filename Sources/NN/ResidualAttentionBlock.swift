@@ -20,10 +20,14 @@ public struct ResidualAttentionBlock: Sendable {
     }
 
     /// Activations of one forward, kept for the backward, plus backward scratch. Allocate once for
-    /// the largest batch and reuse.
+    /// the largest batch and sequence length and reuse; `forward` records the batch and sequence
+    /// length it ran with (buffers then hold (batch, tokens, C) packed).
     public final class Cache {
         public let capacity: Int
-        public let tokens: Int
+        /// Largest sequence length the buffers hold.
+        public let maxTokens: Int
+        /// Sequence length of the last `forward` (`maxTokens` until then).
+        public internal(set) var tokens: Int
         public internal(set) var batch = 0
         /// ln_1(x), the attention's input (capacity, T, C).
         let h1: Tensor
@@ -40,6 +44,7 @@ public struct ResidualAttentionBlock: Sendable {
 
         public init(_ block: ResidualAttentionBlock, batch capacity: Int, tokens: Int) {
             self.capacity = capacity
+            self.maxTokens = tokens
             self.tokens = tokens
             let rows = capacity * tokens, c = block.width
             h1 = Tensor(shape: [rows, c])
@@ -53,18 +58,65 @@ public struct ResidualAttentionBlock: Sendable {
         }
     }
 
-    /// y (B, T, C) = block(x (B, T, C)); y must not alias x (the backward needs x).
-    public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, batch: Int,
+    /// y (B, T, C) = block(x (B, T, C)); T = `tokens`, by default the cache's `maxTokens`. y must
+    /// not alias x (the backward needs x).
+    public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, batch: Int, tokens: Int? = nil,
                         cache: Cache, _ arena: ParameterArena) {
         precondition(batch <= cache.capacity, "batch \(batch) exceeds the cache's \(cache.capacity)")
+        let t = tokens ?? cache.maxTokens
+        precondition(t >= 1 && t <= cache.maxTokens, "\(t) tokens outside 1...\(cache.maxTokens)")
         cache.batch = batch
-        let rows = batch * cache.tokens, n = rows * width
+        cache.tokens = t
+        let rows = batch * t, n = rows * width
         ln1.forward(cache.h1.data, x, rows: rows, cache: cache.ln1, arena)
-        attn.forward(cache.scratch.data, cache.h1.data, batch: batch, cache: cache.attn, arena)
+        attn.forward(cache.scratch.data, cache.h1.data, batch: batch, tokens: t, cache: cache.attn, arena)
         Elementwise.add(cache.mid.data, x, cache.scratch.data, count: n)
         ln2.forward(cache.h2.data, cache.mid.data, rows: rows, cache: cache.ln2, arena)
         mlp.forward(cache.scratch.data, cache.h2.data, rows: rows, cache: cache.mlp, arena)
         Elementwise.add(y, cache.mid.data, cache.scratch.data, count: n)
+    }
+
+    /// Inference for a final block whose output is pooled: y (B, C) = block(x (B, T, C)) at
+    /// position positions[b] of each sequence, computing every token's keys and values but only
+    /// those positions' queries, attention output and MLP. With the causal mask, sequence b sees
+    /// keys 0...positions[b]. T = `tokens`, by default the cache's `maxTokens`. Uses `cache` as
+    /// scratch: it cannot serve a backward afterwards.
+    public func forwardSelected(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, positions: UnsafePointer<Int>,
+                                batch: Int, tokens: Int? = nil, cache: Cache, _ arena: ParameterArena) {
+        precondition(batch <= cache.capacity, "batch \(batch) exceeds the cache's \(cache.capacity)")
+        let t = tokens ?? cache.maxTokens
+        precondition(t >= 1 && t <= cache.maxTokens, "\(t) tokens outside 1...\(cache.maxTokens)")
+        cache.batch = 0  // no backward from here
+        let (c, rows) = (width, batch * t)
+        let h1 = cache.h1.data, qkv = cache.attn.qkv.data
+        ln1.forward(h1, x, rows: rows, cache: cache.ln1, arena)
+        // k | v (rows, 2C) = h1 · W[C..<3C]ᵀ + b[C..<3C], into columns C..<3C of qkv (B, T, 3C).
+        let w = arena.value(attn.inProj.weight), bias = arena.value(attn.inProj.bias!)
+        Parallel.forEach(rows, grain: 256) { r in
+            for i in r { (qkv + i * 3 * c + c).update(from: bias + c, count: 2 * c) }
+        }
+        Matmul.gemm(qkv + c, h1, w + c * c, m: rows, n: 2 * c, k: c, transB: true, beta: 1, lda: c, ldb: c, ldc: 3 * c)
+        // The selected rows' ln_1 (B, C) into h2, their queries (B, C) into scratch.
+        let selected = cache.h2.data, q = cache.scratch.data
+        let valid = UnsafeMutablePointer<Int>.allocate(capacity: max(1, batch))
+        defer { valid.deallocate() }
+        for b in 0..<batch {
+            precondition(positions[b] >= 0 && positions[b] < t, "position \(positions[b]) outside 0..<\(t)")
+            (selected + b * c).update(from: h1 + (b * t + positions[b]) * c, count: c)
+            (q + b * c).update(from: bias, count: c)
+            valid[b] = attn.causal ? positions[b] + 1 : t
+        }
+        Matmul.gemm(q, selected, w, m: batch, n: c, k: c, transB: true, beta: 1)
+        let attended = cache.attn.attended.data, mid = cache.mid.data
+        Attention.forwardSelected(attended, q, qkv, valid: valid, batch: batch, tokens: t, heads: attn.heads, headDim: attn.headDim)
+        attn.outProj.forward(mid, attended, rows: batch, arena)
+        for b in 0..<batch {
+            let m = mid + b * c, xr = x + (b * t + positions[b]) * c
+            for j in 0..<c { m[j] += xr[j] }
+        }
+        ln2.forward(selected, mid, rows: batch, cache: cache.ln2, arena)
+        mlp.forward(q, selected, rows: batch, cache: cache.mlp, arena)
+        Elementwise.add(y, mid, q, count: batch * c)
     }
 
     /// Backward of the last `forward` (x its input). `grad` holds dy (B, T, C) on entry and dx on

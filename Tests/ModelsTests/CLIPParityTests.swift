@@ -33,11 +33,11 @@ import Testing
         }
         let features = try #require(c.model.lastTrainingFeatures)
         // Features pass 2 pre-LN blocks of width 128 in float32: rel 1e-5 leaves ~50× headroom.
-        expectClose(features.image, try c.file.tensor("image_features"), relTol: 1e-5, "image features")
-        expectClose(features.text, try c.file.tensor("text_features"), relTol: 1e-5, "text features")
+        expectClose(features.image, try c.file.tensor("image_features"), relTol: 1e-5, "tiny image features")
+        expectClose(features.text, try c.file.tensor("text_features"), relTol: 1e-5, "tiny text features")
         #expect(c.model.config.embedDim == e && b == 4)
         // Loss and gradients: float32 sums over the batch and the 4 × 4 logits; rel 1e-4.
-        expectClose([result.loss], try c.file.tensor("loss"), relTol: 1e-4, "loss")
+        expectClose([result.loss], try c.file.tensor("loss"), relTol: 1e-4, "tiny loss")
         for (p, spec) in zip(c.model.arena.params, c.model.arena.specs) {
             expectClose(c.model.arena.grad(p), try c.file.tensor("grad." + spec.name), relTol: 1e-4, "grad \(spec.name)")
         }
@@ -77,10 +77,10 @@ import Testing
         c.model.encodeImage(img.data, c.images.data, batch: b)
         c.texts.withUnsafeBufferPointer { c.model.encodeText(txt.data, $0.baseAddress!, batch: b) }
         // 768-wide tokens, 197 of them, 12 heads: float32 dot products of length 768–3072; rel 1e-4.
-        expectClose(img, try c.file.tensor("image_features"), relTol: 1e-4, "image features")
-        expectClose(txt, try c.file.tensor("text_features"), relTol: 1e-4, "text features")
+        expectClose(img, try c.file.tensor("image_features"), relTol: 1e-4, "b16-shaped image features")
+        expectClose(txt, try c.file.tensor("text_features"), relTol: 1e-4, "b16-shaped text features")
         let cache = ContrastiveLoss.Cache(batch: b, dim: e)
         let loss = ContrastiveLoss.forward(img.data, txt.data, logitScale: c.model.logitScaleValue, batch: b, cache: cache)
-        expectClose([loss], try c.file.tensor("loss"), relTol: 1e-4, "loss")
+        expectClose([loss], try c.file.tensor("loss"), relTol: 1e-4, "b16-shaped loss")
     }
 }

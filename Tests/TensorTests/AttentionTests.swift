@@ -93,6 +93,37 @@ private func kernelForward(_ qkv: Tensor, _ s: Shape) -> (Tensor, Tensor) {
         }
     }
 
+    /// One query per sequence: the kernel against its Double reference, and against the rows of
+    /// the full forward (queries taken from qkv; keys limited as the causal mask would).
+    @Test func selectedQueriesMatchReferenceAndFullForward() {
+        let s = Shape(b: 3, t: 7, h: 2, d: 5, causal: true)
+        var rng = SeededRNG(seed: 17)
+        let qkv = Tensor.randn([s.b, s.t, 3 * s.c], rng: &rng)
+        let positions = [6, 0, 3]
+        let valid = positions.map { $0 + 1 }
+        let q = Tensor(shape: [s.b, s.c])
+        for (b, p) in positions.enumerated() { (q.data + b * s.c).update(from: qkv.data + (b * s.t + p) * 3 * s.c, count: s.c) }
+        let out = Tensor(shape: [s.b, s.c])
+        valid.withUnsafeBufferPointer {
+            Attention.forwardSelected(out.data, q.data, qkv.data, valid: $0.baseAddress!, batch: s.b, tokens: s.t, heads: s.h, headDim: s.d)
+        }
+        var ref = [Double](repeating: 0, count: s.b * s.c)
+        let q64 = q.array.map(Double.init), qkv64 = qkv.array.map(Double.init)
+        valid.withUnsafeBufferPointer { v in
+            ref.withUnsafeMutableBufferPointer { o in
+                Attention.forwardSelectedReference(o.baseAddress!, q64, qkv64, valid: v.baseAddress!, batch: s.b, tokens: s.t,
+                                                   heads: s.h, headDim: s.d)
+            }
+        }
+        // Float32 dot products of length 5–7 against Double: rel 1e-5.
+        expectCloseDoubles(out.array.map(Double.init), ref, tol: 1e-5, "selected vs reference")
+        let (full, _) = referenceForward(qkv64, s)
+        var rows: [Double] = []
+        for (b, p) in positions.enumerated() { rows += full[((b * s.t + p) * s.c)..<((b * s.t + p + 1) * s.c)] }
+        // The same values computed another way in Double: rel 1e-12.
+        expectCloseDoubles(ref, rows, tol: 1e-12, "reference vs full forward rows")
+    }
+
     @Test func referenceBackwardMatchesFiniteDifferences() {
         var rng = SeededRNG(seed: 11)
         for s in [Shape(b: 2, t: 4, h: 2, d: 3, causal: false), Shape(b: 1, t: 5, h: 3, d: 2, causal: true),

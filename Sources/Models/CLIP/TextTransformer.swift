@@ -75,12 +75,15 @@ public struct TextTransformer: Sendable {
         public let inference: Bool
         /// Batch of the last `forward`.
         public internal(set) var batch = 0
-        /// The ids of the last forward (capacity, L), for the embedding's backward.
+        /// Tokens per sequence the last forward ran on (the last pooled position + 1).
+        public internal(set) var tokens = 0
+        /// The ids of the last forward, (batch, tokens) packed, for the embedding's backward.
         let ids: UnsafeMutablePointer<Int32>
         /// The pooled position of each sequence (capacity).
         let pooledAt: UnsafeMutablePointer<Int>
         /// Training: streams[i] is block i's input (streams[0] the embedded tokens), streams[L]
-        /// the last block's output, (capacity, L, C) each. Inference: two buffers used in turn.
+        /// the last block's output, (capacity, L, C) each, holding (batch, tokens, C) packed.
+        /// Inference: two buffers used in turn (the last block writes the pooled tokens).
         let streams: [Tensor]
         /// One per block (training) or one shared (inference).
         let blocks: [ResidualAttentionBlock.Cache]
@@ -88,8 +91,6 @@ public struct TextTransformer: Sendable {
         let pooled: Tensor
         let pooledNorm: Tensor
         let lnFinal: LayerNorm.Cache
-        /// Index into `streams` of the last block's output.
-        var last = 0
         /// Backward scratch: the residual stream's gradient (capacity, L, C) and the pooled
         /// tokens' gradient (capacity, C), made at first use.
         lazy var dStream = Tensor(shape: streams[0].shape)
@@ -121,32 +122,44 @@ public struct TextTransformer: Sendable {
 
     /// features (B, E) = tower(ids (B, L)); fills `cache` for `backward` (unless it is an
     /// inference cache). Ids must lie in 0..<V (the embedding stops the process otherwise).
+    ///
+    /// Under the causal mask a token's output depends only on the tokens before it, so the
+    /// positions after the last pooled one of the batch cannot change the features: the tower
+    /// runs on the first `t = max_b argmax(ids[b]) + 1` tokens only (exactly the same values for
+    /// what is kept, and no gradient reaches the rest).
     public func forward(_ features: UnsafeMutablePointer<Float>, _ ids: UnsafePointer<Int32>, batch: Int,
                         cache: Cache, _ arena: ParameterArena) {
         precondition(batch > 0 && batch <= cache.capacity, "batch \(batch) outside 1...\(cache.capacity)")
         cache.batch = batch
         let (l, c) = (contextLength, width)
-        cache.ids.update(from: ids, count: batch * l)
-        for b in 0..<batch { cache.pooledAt[b] = Self.argmax(ids + b * l, count: l) }
+        var t = 1
+        for b in 0..<batch {
+            cache.pooledAt[b] = Self.argmax(ids + b * l, count: l)
+            t = max(t, cache.pooledAt[b] + 1)
+        }
+        cache.tokens = t
+        for b in 0..<batch { (cache.ids + b * t).update(from: ids + b * l, count: t) }
         let x0 = cache.streams[0].data
-        tokenEmbedding.forward(x0, ids: ids, count: batch * l, arena)
-        positionalEmbedding.forward(x0, x0, batch: batch, arena)
+        tokenEmbedding.forward(x0, ids: cache.ids, count: batch * t, arena)
+        positionalEmbedding.forward(x0, x0, batch: batch, tokens: t, arena)
+        let pooled = cache.pooled.data
         if cache.inference {
-            var current = 0
-            for block in blocks {
-                block.forward(cache.streams[1 - current].data, cache.streams[current].data, batch: batch,
-                              cache: cache.blocks[0], arena)
-                current = 1 - current
+            // Blocks alternate between the two buffers; the last computes the pooled tokens only.
+            var (input, output) = (x0, cache.streams[1].data)
+            for block in blocks.dropLast() {
+                block.forward(output, input, batch: batch, tokens: t, cache: cache.blocks[0], arena)
+                swap(&input, &output)
             }
-            cache.last = current
+            blocks[blocks.count - 1].forwardSelected(pooled, input, positions: cache.pooledAt, batch: batch, tokens: t,
+                                                     cache: cache.blocks[0], arena)
         } else {
             for (i, block) in blocks.enumerated() {
-                block.forward(cache.streams[i + 1].data, cache.streams[i].data, batch: batch, cache: cache.blocks[i], arena)
+                block.forward(cache.streams[i + 1].data, cache.streams[i].data, batch: batch, tokens: t,
+                              cache: cache.blocks[i], arena)
             }
-            cache.last = blocks.count
+            let out = cache.streams[blocks.count].data
+            for b in 0..<batch { (pooled + b * c).update(from: out + (b * t + cache.pooledAt[b]) * c, count: c) }
         }
-        let out = cache.streams[cache.last].data, pooled = cache.pooled.data
-        for b in 0..<batch { (pooled + b * c).update(from: out + (b * l + cache.pooledAt[b]) * c, count: c) }
         lnFinal.forward(cache.pooledNorm.data, pooled, rows: batch, cache: cache.lnFinal, arena)
         Matmul.gemm(features, cache.pooledNorm.data, arena.value(textProjection), m: batch, n: outputDim, k: c)
     }
@@ -155,21 +168,21 @@ public struct TextTransformer: Sendable {
     /// parameter gradient of the tower into the arena.
     public func backward(dFeatures: UnsafePointer<Float>, cache: Cache, _ arena: ParameterArena) {
         precondition(!cache.inference, "an inference cache cannot serve a backward")
-        let batch = cache.batch
-        let (l, c, e) = (contextLength, width, outputDim)
+        let (batch, t) = (cache.batch, cache.tokens)
+        let (c, e) = (width, outputDim)
         Matmul.gemm(arena.grad(textProjection), cache.pooledNorm.data, dFeatures, m: c, n: e, k: batch, transA: true, beta: 1)
         let dPooled = cache.dPooled.data
         Matmul.gemm(dPooled, dFeatures, arena.value(textProjection), m: batch, n: c, k: e, transB: true)
         lnFinal.backward(dx: dPooled, dy: dPooled, x: cache.pooled.data, rows: batch, cache: cache.lnFinal, arena)
         // Only the pooled tokens reach the output.
         let grad = cache.dStream.data
-        fillParallel(grad, 0, count: batch * l * c)
-        for b in 0..<batch { (grad + (b * l + cache.pooledAt[b]) * c).update(from: dPooled + b * c, count: c) }
+        fillParallel(grad, 0, count: batch * t * c)
+        for b in 0..<batch { (grad + (b * t + cache.pooledAt[b]) * c).update(from: dPooled + b * c, count: c) }
         for (i, block) in blocks.enumerated().reversed() {
             block.backward(grad: grad, x: cache.streams[i].data, cache: cache.blocks[i], arena)
         }
-        positionalEmbedding.backward(dx: nil, dy: grad, batch: batch, arena)
-        tokenEmbedding.backward(dy: grad, ids: cache.ids, count: batch * l, arena)
+        positionalEmbedding.backward(dx: nil, dy: grad, batch: batch, tokens: t, arena)
+        tokenEmbedding.backward(dy: grad, ids: cache.ids, count: batch * t, arena)
     }
 
     /// The first position of the largest id (PyTorch's `argmax`).

@@ -75,7 +75,8 @@ public struct VisionTransformer: Sendable {
         /// Class token + patch tokens + positions, ln_pre's input (capacity, T, C).
         let embedded: Tensor
         /// Training: streams[i] is block i's input, streams[L] the last block's output
-        /// (capacity, T, C) each. Inference: one buffer, used in turn with `embedded`.
+        /// (capacity, T, C) each. Inference: one buffer, used in turn with `embedded` (the last
+        /// block writes the class tokens to `pooled` directly).
         let streams: [Tensor]
         /// One per block (training) or one shared (inference).
         let blocks: [ResidualAttentionBlock.Cache]
@@ -84,8 +85,8 @@ public struct VisionTransformer: Sendable {
         let pooled: Tensor
         let pooledNorm: Tensor
         let lnPost: LayerNorm.Cache
-        /// Index into `streams` (or -1 for `embedded`) of the last block's output.
-        var last = 0
+        /// Zeros (capacity): the class token's position in each sequence.
+        let classPositions: UnsafeMutablePointer<Int>
         /// Backward scratch: the residual stream's gradient (capacity, T, C) and the pooled
         /// tokens' gradient (capacity, C), made at first use.
         lazy var dStream = Tensor(shape: [capacity, embedded.shape[1], embedded.shape[2]])
@@ -106,10 +107,11 @@ public struct VisionTransformer: Sendable {
             pooled = Tensor(shape: [capacity, c])
             pooledNorm = Tensor(shape: [capacity, c])
             lnPost = LayerNorm.Cache(rows: capacity)
+            classPositions = .allocate(capacity: capacity)
+            classPositions.initialize(repeating: 0, count: capacity)
         }
 
-        /// The residual stream after the last block (batch, T, C).
-        var output: UnsafeMutablePointer<Float> { last < 0 ? embedded.data : streams[last].data }
+        deinit { classPositions.deallocate() }
     }
 
     /// features (B, E) = tower(images (B, 3, S, S)); fills `cache` for `backward` (unless it is an
@@ -127,27 +129,27 @@ public struct VisionTransformer: Sendable {
         for b in 0..<batch { (x + b * t * c).update(from: cls, count: c) }
         positionalEmbedding.forward(x, x, batch: batch, arena)
         if cache.inference {
-            // ln_pre in place, then blocks alternate between `embedded` and the one stream buffer.
+            // ln_pre in place; blocks alternate between `embedded` and the one stream buffer; the
+            // last block computes the class tokens only, straight into `pooled`.
             lnPre.forward(x, x, rows: rows, cache: cache.lnPre, arena)
-            var current = -1
-            for block in blocks {
-                let input = current < 0 ? x : cache.streams[0].data
-                let output = current < 0 ? cache.streams[0].data : x
+            var (input, output) = (x, cache.streams[0].data)
+            for block in blocks.dropLast() {
                 block.forward(output, input, batch: batch, cache: cache.blocks[0], arena)
-                current = current < 0 ? 0 : -1
+                swap(&input, &output)
             }
-            cache.last = current
+            blocks[blocks.count - 1].forwardSelected(cache.pooled.data, input, positions: cache.classPositions, batch: batch,
+                                                     cache: cache.blocks[0], arena)
         } else {
             lnPre.forward(cache.streams[0].data, x, rows: rows, cache: cache.lnPre, arena)
             for (i, block) in blocks.enumerated() {
                 block.forward(cache.streams[i + 1].data, cache.streams[i].data, batch: batch, cache: cache.blocks[i], arena)
             }
-            cache.last = blocks.count
+            // pooled = the class tokens
+            let out = cache.streams[blocks.count].data, pooled = cache.pooled.data
+            for b in 0..<batch { (pooled + b * c).update(from: out + b * t * c, count: c) }
         }
-        // pooled = class tokens; features = ln_post(pooled) @ proj
-        let out = cache.output, pooled = cache.pooled.data
-        for b in 0..<batch { (pooled + b * c).update(from: out + b * t * c, count: c) }
-        lnPost.forward(cache.pooledNorm.data, pooled, rows: batch, cache: cache.lnPost, arena)
+        // features = ln_post(pooled) @ proj
+        lnPost.forward(cache.pooledNorm.data, cache.pooled.data, rows: batch, cache: cache.lnPost, arena)
         Matmul.gemm(features, cache.pooledNorm.data, arena.value(proj), m: batch, n: outputDim, k: c)
     }
 

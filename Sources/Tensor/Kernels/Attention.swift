@@ -71,6 +71,67 @@ public enum Attention {
         }
     }
 
+    /// One query per sequence (inference at a pooled position): out (B, C) = softmax(q_b · kᵀ/√D)
+    /// · v per head, heads concatenated, where q (B, C) holds each sequence's query and keys and
+    /// values are columns C..<3C of qkv (B, T, 3C) (its q columns are not read). Sequence b
+    /// attends to keys 0..<valid[b] (1 ≤ valid[b] ≤ T).
+    public static func forwardSelected(
+        _ out: UnsafeMutablePointer<Float>,   // (B, C)
+        _ q: UnsafePointer<Float>,            // (B, C)
+        _ qkv: UnsafePointer<Float>,          // (B, T, 3C)
+        valid: UnsafePointer<Int>,            // (B)
+        batch: Int, tokens: Int, heads: Int, headDim: Int
+    ) {
+        precondition(batch >= 0 && tokens >= 1 && heads >= 1 && headDim >= 1, "bad attention sizes")
+        let (T, H, D) = (tokens, heads, headDim)
+        let C = H * D
+        let scale = 1 / Float(D).squareRoot()
+        Matmul.forEachSingleThreaded(batch * H) { pairs in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: T)
+            defer { p.deallocate() }
+            for pair in pairs {
+                let (b, h) = pair.quotientAndRemainder(dividingBy: H)
+                let n = valid[b]
+                precondition(n >= 1 && n <= T, "valid keys \(n) outside 1...\(T)")
+                let k = qkv + b * T * 3 * C + C + h * D, v = k + C
+                // p (1, n) = scale · q_bh (1, D) · kᵀ ; out_bh (1, D) = softmax(p) · v (n, D)
+                Matmul.gemm(p, q + b * C + h * D, k, m: 1, n: n, k: D, transB: true, alpha: scale, lda: D, ldb: 3 * C, ldc: n)
+                softmaxRow(p, valid: n, count: n)
+                Matmul.gemm(out + b * C + h * D, p, v, m: 1, n: D, k: n, lda: n, ldb: 3 * C, ldc: D)
+            }
+        }
+    }
+
+    /// Naive `forwardSelected`, in any precision.
+    public static func forwardSelectedReference<F: BinaryFloatingPoint>(
+        _ out: UnsafeMutablePointer<F>,   // (B, C)
+        _ q: UnsafePointer<F>,            // (B, C)
+        _ qkv: UnsafePointer<F>,          // (B, T, 3C)
+        valid: UnsafePointer<Int>,        // (B)
+        batch: Int, tokens T: Int, heads H: Int, headDim D: Int
+    ) {
+        let C = H * D
+        let scale = 1 / F(D).squareRoot()
+        for b in 0..<batch {
+            let n = valid[b]
+            for h in 0..<H {
+                var s = [F](repeating: 0, count: n)
+                for j in 0..<n {
+                    for d in 0..<D { s[j] += q[b * C + h * D + d] * qkv[(b * T + j) * 3 * C + C + h * D + d] }
+                    s[j] *= scale
+                }
+                let m = s.max()!
+                let e = s.map { F(Foundation.exp(Double($0 - m))) }
+                let z = e.reduce(0, +)
+                for d in 0..<D {
+                    var acc: F = 0
+                    for j in 0..<n { acc += e[j] / z * qkv[(b * T + j) * 3 * C + 2 * C + h * D + d] }
+                    out[b * C + h * D + d] = acc
+                }
+            }
+        }
+    }
+
     // MARK: row kernels
 
     /// row[0..<valid] = softmax(row[0..<valid]); row[valid..<count] = 0 (the shared row kernel).
