@@ -34,6 +34,34 @@ import Testing
         expectClose(selected, Tensor(shape: [b, c], values: expected), relTol: 1e-5, "selected rows, causal \(causal)")
     }
 
+    /// backwardSelected equals the full backward when dy is zero outside the selected rows.
+    @Test(arguments: [false, true])
+    func selectedBackwardEqualsTheFullBackward(causal: Bool) {
+        let (block, arena) = Self.block(causal: causal)
+        let (b, t, c) = (3, 5, 8)
+        var rng = SeededRNG(seed: 8)
+        let x = Tensor.randn([b, t, c], rng: &rng)
+        let positions = [4, 0, 2]
+        let dySelected = Tensor.randn([b, c], rng: &rng)
+        let dyFull = Tensor(shape: [b, t, c])
+        for (i, p) in positions.enumerated() { (dyFull.data + (i * t + p) * c).update(from: dySelected.data + i * c, count: c) }
+        let cache = ResidualAttentionBlock.Cache(block, batch: b, tokens: t)
+        let y = Tensor(shape: [b, t, c])
+        block.forward(y.data, x.data, batch: b, cache: cache, arena)
+        arena.zeroGrad()
+        block.backward(grad: dyFull.data, x: x.data, cache: cache, arena)
+        let fullGrads = arena.grads.copy()
+        let ys = Tensor(shape: [b, c]), dx = Tensor(shape: [b, t, c], repeating: 9)
+        positions.withUnsafeBufferPointer {
+            block.forwardSelected(ys.data, x.data, positions: $0.baseAddress!, batch: b, cache: cache, arena)
+        }
+        arena.zeroGrad()
+        block.backwardSelected(dx: dx.data, dy: dySelected.data, x: x.data, cache: cache, arena)
+        // The same gradients without the zero rows' terms: rel 1e-5.
+        expectClose(dx, dyFull, relTol: 1e-5, "dx, causal \(causal)")
+        expectClose(arena.grads, fullGrads, relTol: 1e-5, "parameter gradients, causal \(causal)")
+    }
+
     /// A causal block on the first t of T tokens gives the full run's first t rows, and its
     /// backward the same gradients as a full run whose later rows get no gradient.
     @Test func fewerTokensMatchTheFullRunsPrefix() {

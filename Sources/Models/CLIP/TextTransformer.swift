@@ -81,9 +81,9 @@ public struct TextTransformer: Sendable {
         let ids: UnsafeMutablePointer<Int32>
         /// The pooled position of each sequence (capacity).
         let pooledAt: UnsafeMutablePointer<Int>
-        /// Training: streams[i] is block i's input (streams[0] the embedded tokens), streams[L]
-        /// the last block's output, (capacity, L, C) each, holding (batch, tokens, C) packed.
-        /// Inference: two buffers used in turn (the last block writes the pooled tokens).
+        /// Training: streams[i] is block i's input (streams[0] the embedded tokens), (capacity,
+        /// L, C) each, holding (batch, tokens, C) packed. Inference: two buffers used in turn.
+        /// The last block writes the pooled tokens to `pooled` directly.
         let streams: [Tensor]
         /// One per block (training) or one shared (inference).
         let blocks: [ResidualAttentionBlock.Cache]
@@ -105,7 +105,7 @@ public struct TextTransformer: Sendable {
             ids.initialize(repeating: 0, count: capacity * l)
             pooledAt = .allocate(capacity: capacity)
             pooledAt.initialize(repeating: 0, count: capacity)
-            streams = (0..<(inference ? 2 : tower.blocks.count + 1)).map { _ in Tensor(shape: [capacity, l, c]) }
+            streams = (0..<(inference ? 2 : tower.blocks.count)).map { _ in Tensor(shape: [capacity, l, c]) }
             blocks = (inference ? Array(tower.blocks.prefix(1)) : tower.blocks).map {
                 ResidualAttentionBlock.Cache($0, batch: capacity, tokens: l)
             }
@@ -142,23 +142,23 @@ public struct TextTransformer: Sendable {
         let x0 = cache.streams[0].data
         tokenEmbedding.forward(x0, ids: cache.ids, count: batch * t, arena)
         positionalEmbedding.forward(x0, x0, batch: batch, tokens: t, arena)
-        let pooled = cache.pooled.data
+        // The last block computes the pooled tokens only, straight into `pooled`.
+        let pooled = cache.pooled.data, last = blocks[blocks.count - 1]
         if cache.inference {
-            // Blocks alternate between the two buffers; the last computes the pooled tokens only.
+            // Blocks alternate between the two buffers.
             var (input, output) = (x0, cache.streams[1].data)
             for block in blocks.dropLast() {
                 block.forward(output, input, batch: batch, tokens: t, cache: cache.blocks[0], arena)
                 swap(&input, &output)
             }
-            blocks[blocks.count - 1].forwardSelected(pooled, input, positions: cache.pooledAt, batch: batch, tokens: t,
-                                                     cache: cache.blocks[0], arena)
+            last.forwardSelected(pooled, input, positions: cache.pooledAt, batch: batch, tokens: t, cache: cache.blocks[0], arena)
         } else {
-            for (i, block) in blocks.enumerated() {
+            for (i, block) in blocks.dropLast().enumerated() {
                 block.forward(cache.streams[i + 1].data, cache.streams[i].data, batch: batch, tokens: t,
                               cache: cache.blocks[i], arena)
             }
-            let out = cache.streams[blocks.count].data
-            for b in 0..<batch { (pooled + b * c).update(from: out + (b * t + cache.pooledAt[b]) * c, count: c) }
+            last.forwardSelected(pooled, cache.streams[blocks.count - 1].data, positions: cache.pooledAt, batch: batch,
+                                 tokens: t, cache: cache.blocks[blocks.count - 1], arena)
         }
         lnFinal.forward(cache.pooledNorm.data, pooled, rows: batch, cache: cache.lnFinal, arena)
         Matmul.gemm(features, cache.pooledNorm.data, arena.value(textProjection), m: batch, n: outputDim, k: c)
@@ -174,11 +174,9 @@ public struct TextTransformer: Sendable {
         let dPooled = cache.dPooled.data
         Matmul.gemm(dPooled, dFeatures, arena.value(textProjection), m: batch, n: c, k: e, transB: true)
         lnFinal.backward(dx: dPooled, dy: dPooled, x: cache.pooled.data, rows: batch, cache: cache.lnFinal, arena)
-        // Only the pooled tokens reach the output.
-        let grad = cache.dStream.data
-        fillParallel(grad, 0, count: batch * t * c)
-        for b in 0..<batch { (grad + (b * t + cache.pooledAt[b]) * c).update(from: dPooled + b * c, count: c) }
-        for (i, block) in blocks.enumerated().reversed() {
+        let grad = cache.dStream.data, n = blocks.count
+        blocks[n - 1].backwardSelected(dx: grad, dy: dPooled, x: cache.streams[n - 1].data, cache: cache.blocks[n - 1], arena)
+        for (i, block) in blocks.dropLast().enumerated().reversed() {
             block.backward(grad: grad, x: cache.streams[i].data, cache: cache.blocks[i], arena)
         }
         positionalEmbedding.backward(dx: nil, dy: grad, batch: batch, tokens: t, arena)

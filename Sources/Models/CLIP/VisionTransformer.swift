@@ -74,9 +74,8 @@ public struct VisionTransformer: Sendable {
         let patch: PatchEmbedding.Cache
         /// Class token + patch tokens + positions, ln_pre's input (capacity, T, C).
         let embedded: Tensor
-        /// Training: streams[i] is block i's input, streams[L] the last block's output
-        /// (capacity, T, C) each. Inference: one buffer, used in turn with `embedded` (the last
-        /// block writes the class tokens to `pooled` directly).
+        /// Training: streams[i] is block i's input (capacity, T, C). Inference: one buffer, used
+        /// in turn with `embedded`. The last block writes the class tokens to `pooled` directly.
         let streams: [Tensor]
         /// One per block (training) or one shared (inference).
         let blocks: [ResidualAttentionBlock.Cache]
@@ -99,7 +98,7 @@ public struct VisionTransformer: Sendable {
             let (t, c) = (tower.tokens, tower.width)
             patch = PatchEmbedding.Cache(tower.conv1, batch: capacity, leadingTokens: 1)
             embedded = Tensor(shape: [capacity, t, c])
-            streams = (0..<(inference ? 1 : tower.blocks.count + 1)).map { _ in Tensor(shape: [capacity, t, c]) }
+            streams = (0..<(inference ? 1 : tower.blocks.count)).map { _ in Tensor(shape: [capacity, t, c]) }
             blocks = (inference ? Array(tower.blocks.prefix(1)) : tower.blocks).map {
                 ResidualAttentionBlock.Cache($0, batch: capacity, tokens: t)
             }
@@ -128,25 +127,25 @@ public struct VisionTransformer: Sendable {
         let cls = arena.value(classEmbedding)
         for b in 0..<batch { (x + b * t * c).update(from: cls, count: c) }
         positionalEmbedding.forward(x, x, batch: batch, arena)
+        // The last block computes the class tokens only, straight into `pooled`.
+        let last = blocks[blocks.count - 1]
         if cache.inference {
-            // ln_pre in place; blocks alternate between `embedded` and the one stream buffer; the
-            // last block computes the class tokens only, straight into `pooled`.
+            // ln_pre in place; blocks alternate between `embedded` and the one stream buffer.
             lnPre.forward(x, x, rows: rows, cache: cache.lnPre, arena)
             var (input, output) = (x, cache.streams[0].data)
             for block in blocks.dropLast() {
                 block.forward(output, input, batch: batch, cache: cache.blocks[0], arena)
                 swap(&input, &output)
             }
-            blocks[blocks.count - 1].forwardSelected(cache.pooled.data, input, positions: cache.classPositions, batch: batch,
-                                                     cache: cache.blocks[0], arena)
+            last.forwardSelected(cache.pooled.data, input, positions: cache.classPositions, batch: batch,
+                                 cache: cache.blocks[0], arena)
         } else {
             lnPre.forward(cache.streams[0].data, x, rows: rows, cache: cache.lnPre, arena)
-            for (i, block) in blocks.enumerated() {
+            for (i, block) in blocks.dropLast().enumerated() {
                 block.forward(cache.streams[i + 1].data, cache.streams[i].data, batch: batch, cache: cache.blocks[i], arena)
             }
-            // pooled = the class tokens
-            let out = cache.streams[blocks.count].data, pooled = cache.pooled.data
-            for b in 0..<batch { (pooled + b * c).update(from: out + b * t * c, count: c) }
+            last.forwardSelected(cache.pooled.data, cache.streams[blocks.count - 1].data, positions: cache.classPositions,
+                                 batch: batch, cache: cache.blocks[blocks.count - 1], arena)
         }
         // features = ln_post(pooled) @ proj
         lnPost.forward(cache.pooledNorm.data, cache.pooled.data, rows: batch, cache: cache.lnPost, arena)
@@ -165,11 +164,9 @@ public struct VisionTransformer: Sendable {
         let dPooled = cache.dPooled.data
         Matmul.gemm(dPooled, dFeatures, arena.value(proj), m: batch, n: c, k: e, transB: true)
         lnPost.backward(dx: dPooled, dy: dPooled, x: cache.pooled.data, rows: batch, cache: cache.lnPost, arena)
-        // Only the class tokens reach the output.
-        let grad = cache.dStream.data
-        fillParallel(grad, 0, count: rows * c)
-        for b in 0..<batch { (grad + b * t * c).update(from: dPooled + b * c, count: c) }
-        for (i, block) in blocks.enumerated().reversed() {
+        let grad = cache.dStream.data, n = blocks.count
+        blocks[n - 1].backwardSelected(dx: grad, dy: dPooled, x: cache.streams[n - 1].data, cache: cache.blocks[n - 1], arena)
+        for (i, block) in blocks.dropLast().enumerated().reversed() {
             block.backward(grad: grad, x: cache.streams[i].data, cache: cache.blocks[i], arena)
         }
         // ln_pre: its output buffer (streams[0]) is free now and takes d(embedded).
@@ -211,13 +208,5 @@ extension ParameterArena {
     func initUniform(_ p: Param, bound: Float, rng: inout SeededRNG) {
         let v = value(p)
         for i in 0..<p.count { v[i] = (2 * rng.nextFloat() - 1) * bound }
-    }
-}
-
-/// x (count) = value, in parallel chunks.
-func fillParallel(_ x: UnsafeMutablePointer<Float>, _ value: Float, count: Int) {
-    Parallel.forEach((count + 4095) / 4096, grain: 64) { blocks in
-        let lo = blocks.lowerBound * 4096, hi = min(count, blocks.upperBound * 4096)
-        (x + lo).update(repeating: value, count: hi - lo)
     }
 }
