@@ -37,6 +37,13 @@ let package = Package(
             linkerSettings: [.linkedLibrary("dl")]
         ),
 
+        // MARK: C shim — image codecs (libjpeg-turbo, libpng, libwebp): probe, decode to RGB, encode
+        .target(
+            name: "CCodecs",
+            cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp")]
+        ),
+
         // MARK: Tensor — storage, the one GEMM call site, parallel-for, SIMD kernels
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: numericSwift),
 
@@ -47,12 +54,12 @@ let package = Package(
         .target(name: "Models", dependencies: ["NN"], swiftSettings: numericSwift),
 
         // MARK: Data — tar/WebDataset shards, images, loaders, benchmark tasks, synthetic corpus
-        .target(name: "Data", dependencies: ["Tensor"], swiftSettings: numericSwift),
+        .target(name: "Data", dependencies: ["Tensor", "CCodecs"], swiftSettings: numericSwift),
 
         // MARK: CLI — the `mode` executable (thin: parse, validate, call one library function)
         .executableTarget(
             name: "ModeCLI",
-            dependencies: ["Tensor", "NN", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Tensor", "NN", "Models", "Data", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numericSwift
         ),
 
