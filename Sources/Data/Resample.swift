@@ -109,6 +109,26 @@ public struct ResampleCoefficients: Sendable {
     return UInt8(truncatingIfNeeded: v < 0 ? 0 : v > 255 ? 255 : v)
 }
 
+/// clip8 on every lane: (acc >> 22) clamped to 0...255, with plain integer operations (no generic
+/// min/max calls): x & ~(x >> 31) zeroes negatives, 255 + (d & (d >> 31)) with d = x - 255 caps at 255.
+@inline(__always) private func clip8<V: SIMD>(_ acc: V) -> V where V.Scalar == Int32 {
+    let x = acc &>> resamplePrecisionBits
+    let low = x & ~(x &>> 31)
+    let d = low &- 255
+    return (d & (d &>> 31)) &+ 255
+}
+
+/// The 8 bytes at `p` widened to Int32 lanes (one vpmovzxbd).
+@inline(__always) private func widenBytes(_ p: UnsafeRawPointer) -> SIMD8<Int32> {
+    SIMD8<Int32>(truncatingIfNeeded: unsafeBitCast(p.loadUnaligned(as: UInt64.self), to: SIMD8<UInt8>.self))
+}
+
+/// The 4 bytes at `p` widened to Int32 lanes (one vpmovzxbd; written as a 32-bit load so the
+/// compiler does not split or merge the overlapping loads of neighbouring pixels).
+@inline(__always) private func widenPixel(_ p: UnsafeRawPointer) -> SIMD4<Int32> {
+    SIMD4<Int32>(truncatingIfNeeded: unsafeBitCast(p.loadUnaligned(as: UInt32.self), to: SIMD4<UInt8>.self))
+}
+
 // MARK: - Reference
 
 /// PIL's `Image.resize((width, height), filter)` of an RGB image, written as plainly as PIL's C
@@ -205,7 +225,7 @@ public final class ImageResampler {
         let srcStride = srcWidth * 3
         let cropOrigin = src + crop.top * srcStride + crop.left * 3
         let rowBytes = window.width * 3
-        ImageResampler.reserve(&row, &rowCapacity, rowBytes)
+        ImageResampler.reserve(&row, &rowCapacity, rowBytes + 4)  // horizontalPass stores 1 byte past the end
         let out = row
         let wLast = window.left + window.width - 1, hLast = window.top + window.height - 1
 
@@ -228,7 +248,8 @@ public final class ImageResampler {
         }
         let ch = coefficients(inSize: crop.width, outSize: outWidth)
         if !needV {
-            let touchesEnd = crop.top + window.top + window.height == srcHeight && crop.left + crop.width == srcWidth
+            // The image's last row is read with exact-length loads (see horizontalPass).
+            let touchesEnd = crop.top + window.top + window.height == srcHeight
             withPointers(ch) { s, n, w in
                 for r in 0..<window.height {
                     ImageResampler.horizontalPass(
@@ -246,7 +267,8 @@ public final class ImageResampler {
             // Vertical pass over the input columns the window needs, then horizontal per row.
             let xFirst = Int(ch.start[window.left]), xLast = Int(ch.start[wLast] + ch.count[wLast])
             let tStride = (xLast - xFirst) * 3
-            ImageResampler.reserve(&temp, &tempCapacity, window.height * tStride + 4)  // +4: 4-byte pixel loads
+            // Padded for horizontalPass's reads past the last used pixel.
+            ImageResampler.reserve(&temp, &tempCapacity, window.height * tStride + ch.taps * 3 + 4)
             let tmp = temp
             withPointers(cv) { s, n, w in
                 for r in 0..<window.height {
@@ -270,9 +292,9 @@ public final class ImageResampler {
         // Horizontal pass over the input rows the window needs, then vertical per row (PIL's usual order).
         let yFirst = Int(cv.start[window.top]), yLast = Int(cv.start[hLast] + cv.count[hLast])
         let rows = yLast - yFirst
-        ImageResampler.reserve(&temp, &tempCapacity, rows * rowBytes)
+        ImageResampler.reserve(&temp, &tempCapacity, rows * rowBytes + 4)  // horizontalPass stores 1 byte past the end
         // The image's last row is read with exact-length loads (see horizontalPass).
-        let touchesEnd = crop.top + yLast == srcHeight && crop.left + crop.width == srcWidth
+        let touchesEnd = crop.top + yLast == srcHeight
         let tmp = temp
         withPointers(ch) { s, n, w in
             ImageResampler.horizontalPass(
@@ -323,8 +345,10 @@ public final class ImageResampler {
 
     /// Horizontal pass over `rows` rows: dst (rows, outCount, 3) ← src (rows, srcStride bytes),
     /// output column i reading input pixels [start[i] - startBias, + count[i]) of src with weights (outCount, taps).
-    /// Pixels are loaded 4 bytes at a time (the 4th ignored); when `lastRowExact` the final row is
-    /// done with 3-byte loads, so nothing past the end of the source is touched.
+    /// Pixels are loaded and stored 4 bytes at a time (RGB plus the next byte, in one SIMD4), so
+    /// `src` is read 1 byte past a row's last used pixel and `dst` written 1 byte past its end
+    /// (callers pad it); when `lastRowExact` the final row is done with exact-length scalar loads,
+    /// so nothing past the end of the source is read.
     static func horizontalPass(
         _ dst: UnsafeMutablePointer<UInt8>, _ src: UnsafePointer<UInt8>, srcStride: Int, rows: Int,
         start: UnsafePointer<Int32>, count: UnsafePointer<Int32>, weights: UnsafePointer<Int32>, taps: Int, outCount: Int,
@@ -332,24 +356,46 @@ public final class ImageResampler {
     ) {
         let half = SIMD4<Int32>(repeating: 1 << (resamplePrecisionBits - 1))
         let raw = UnsafeRawPointer(src)
-        let vectorRows = lastRowExact ? rows - 1 : rows
-        for y in 0..<vectorRows {
-            let rowPtr = raw + y * srcStride
-            var o = dst + y * outCount * 3
+        let out = UnsafeMutableRawPointer(dst)
+        let vectorRows = max(lastRowExact ? rows - 1 : rows, 0)
+        let dstStride = outCount * 3
+        // Rows in pairs: the two rows share each output pixel's bounds and weights.
+        var y = 0
+        while y + 2 <= vectorRows {
+            let row0 = raw + y * srcStride, row1 = row0 + srcStride
+            let o0 = out + y * dstStride, o1 = o0 + dstStride
             for i in 0..<outCount {
-                var acc = half
-                var p = rowPtr + (Int(start[i]) - startBias) * 3
+                var acc0 = half, acc1 = half
+                let offset = (Int(start[i]) - startBias) * 3
+                let p0 = row0 + offset, p1 = row1 + offset
                 let k = weights + i * taps
                 for t in 0..<Int(count[i]) {
-                    let px = SIMD4<Int32>(truncatingIfNeeded: p.loadUnaligned(as: SIMD4<UInt8>.self))
-                    acc &+= px &* SIMD4(repeating: k[t])
-                    p += 3
+                    let w = SIMD4<Int32>(repeating: k[t])
+                    acc0 &+= widenPixel(p0 + 3 * t) &* w
+                    acc1 &+= widenPixel(p1 + 3 * t) &* w
                 }
-                let v = (acc &>> resamplePrecisionBits).clamped(lowerBound: .zero, upperBound: SIMD4(repeating: 255))
-                o[0] = UInt8(truncatingIfNeeded: v[0])
-                o[1] = UInt8(truncatingIfNeeded: v[1])
-                o[2] = UInt8(truncatingIfNeeded: v[2])
-                o += 3
+                let v0 = SIMD4<UInt8>(truncatingIfNeeded: clip8(acc0)), v1 = SIMD4<UInt8>(truncatingIfNeeded: clip8(acc1))
+                if i == outCount - 1 {
+                    // Row 0's spare byte would land on row 1's first pixel, already written: store exactly.
+                    (o0 + i * 3).storeBytes(of: v0[0], as: UInt8.self)
+                    (o0 + i * 3 + 1).storeBytes(of: v0[1], as: UInt8.self)
+                    (o0 + i * 3 + 2).storeBytes(of: v0[2], as: UInt8.self)
+                } else {
+                    (o0 + i * 3).storeBytes(of: unsafeBitCast(v0, to: UInt32.self), as: UInt32.self)
+                }
+                (o1 + i * 3).storeBytes(of: unsafeBitCast(v1, to: UInt32.self), as: UInt32.self)
+            }
+            y += 2
+        }
+        if y < vectorRows {
+            let rowPtr = raw + y * srcStride
+            let o = out + y * dstStride
+            for i in 0..<outCount {
+                var acc = half
+                let p = rowPtr + (Int(start[i]) - startBias) * 3
+                let k = weights + i * taps
+                for t in 0..<Int(count[i]) { acc &+= widenPixel(p + 3 * t) &* SIMD4(repeating: k[t]) }
+                (o + i * 3).storeBytes(of: unsafeBitCast(SIMD4<UInt8>(truncatingIfNeeded: clip8(acc)), to: UInt32.self), as: UInt32.self)
             }
         }
         if lastRowExact, rows > 0 {
@@ -372,16 +418,18 @@ public final class ImageResampler {
         _ dst: UnsafeMutablePointer<UInt8>, _ src: UnsafePointer<UInt8>, srcStride: Int,
         weights: UnsafePointer<Int32>, taps: Int, length: Int
     ) {
-        let raw = UnsafeRawPointer(src)
+        let raw = UnsafeRawPointer(src), out = UnsafeMutableRawPointer(dst)
+        let half = SIMD8<Int32>(repeating: 1 << (resamplePrecisionBits - 1))
         var i = 0
         while i + 16 <= length {
-            var acc = SIMD16<Int32>(repeating: 1 << (resamplePrecisionBits - 1))
+            var a0 = half, a1 = half
             for t in 0..<taps {
-                let v = SIMD16<Int32>(truncatingIfNeeded: (raw + t * srcStride + i).loadUnaligned(as: SIMD16<UInt8>.self))
-                acc &+= v &* SIMD16(repeating: weights[t])
+                let k = SIMD8<Int32>(repeating: weights[t])
+                a0 &+= widenBytes(raw + t * srcStride + i) &* k
+                a1 &+= widenBytes(raw + t * srcStride + i + 8) &* k
             }
-            let c = (acc &>> resamplePrecisionBits).clamped(lowerBound: .zero, upperBound: SIMD16(repeating: 255))
-            UnsafeMutableRawPointer(dst + i).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: c), as: SIMD16<UInt8>.self)
+            (out + i).storeBytes(of: unsafeBitCast(SIMD8<UInt8>(truncatingIfNeeded: clip8(a0)), to: UInt64.self), as: UInt64.self)
+            (out + i + 8).storeBytes(of: unsafeBitCast(SIMD8<UInt8>(truncatingIfNeeded: clip8(a1)), to: UInt64.self), as: UInt64.self)
             i += 16
         }
         while i < length {
