@@ -38,7 +38,10 @@ if [ "${MODE_SKIP_MKL:-0}" != 1 ]; then
   fi
 fi
 
-# --- 3. Build -------------------------------------------------------------------------------
+# --- 3. Data files fetched from PyPI (not committed) -------------------------------------------
+bash scripts/fetch_clip_vocab.sh
+
+# --- 4. Build -------------------------------------------------------------------------------
 if [ "${MODE_SETUP_BUILD:-1}" != 0 ]; then
   log "building mode (release)"
   swift build -c release --product mode 2>&1 | grep -v -E '^\[[0-9]+/[0-9]+\]' || true

@@ -1,12 +1,15 @@
 """Writes small images and what PIL + open_clip make of them, for the Swift image tests.
 
-Outputs (Tests/DataTests/Fixtures/images/):
-  *.jpg, *.png, *.webp  - JPEG baseline/progressive/grayscale/CMYK, PNG RGB/RGBA/LA/L/1-bit/palette
-                          with transparency/16-bit gray/16-bit RGB/interlaced, WebP lossy and lossless
-  expected.json         - metadata (seed, library versions), an index into expected.bin, and per image:
-                          PIL mode, size, FNV-1a 64 hash of Image.open(f).convert("RGB") bytes,
-                          the eval transform at S = 32 (and 64 for a few), the train transform at S = 24 for fixed boxes
-  expected.bin, resize.bin - the blobs the index points at (file, offset, count, dtype, shape), little-endian
+Outputs (Tests/DataTests/Fixtures/):
+  images/*.jpg, *.png, *.webp  - JPEG baseline/progressive/grayscale/CMYK, PNG RGB/RGBA/LA/L/1-bit/
+                          palette with transparency/16-bit gray/16-bit RGB/interlaced/tall, WebP lossy and
+                          lossless, plus resize_src.png
+  image_expected.safetensors - per image: the eval transform at S = 32 (and 64 for a few) and the train
+                          transform at S = 24 for fixed boxes; metadata: seed, library versions, and
+                          "records" (JSON): per image its PIL mode, size, FNV-1a 64 hash of
+                          Image.open(f).convert("RGB") bytes, resized sizes, boxes and tensor names
+  image_resize.safetensors   - PIL's Image.resize of resize_src.png to a few sizes (uint8 HWC),
+                          bicubic and bilinear; metadata "records" lists them
 
 Transformed images are stored as the uint8 pixels (3, S, S) that reach ToTensor, plus torch's
 normalisation table (3, 256) float32 = (v / 255 - mean) / std; the script asserts that
@@ -14,7 +17,7 @@ table[pixels] equals open_clip's output tensor exactly, so the pair is a lossles
 Also stored: PIL's Image.resize of resize_src.png to a few sizes (uint8 HWC), bicubic and bilinear.
 Deterministic: seed 0. Run: ~/.cache/mode-peers/bin/python tools/image_fixtures.py
 """
-import io, json, os, platform, struct, sys, zlib
+import io, json, os, struct, sys, zlib
 
 import numpy as np
 import PIL
@@ -25,8 +28,11 @@ from PIL import Image, features
 from open_clip.transform import image_transform
 from torchvision.transforms import RandomResizedCrop
 
+from fixturelib import REPO_ROOT, save_fixture
+
 SEED = 0
-out = os.path.join(os.path.dirname(__file__), "..", "Tests", "DataTests", "Fixtures", "images")
+fixtures = os.path.join(REPO_ROOT, "Tests", "DataTests", "Fixtures")
+out = os.path.join(fixtures, "images")
 os.makedirs(out, exist_ok=True)
 rng = np.random.default_rng(SEED)
 torch.manual_seed(SEED)
@@ -101,15 +107,13 @@ images.append(save(Image.fromarray(content(30, 20, 4), "RGBA"), "lossless_alpha_
 # The eval transform at S = 64 is stored for these (all get S = 32), to keep the fixtures small.
 LARGE = {"rgb_300x200.jpg", "progressive_37x61.jpg", "cmyk_41x30.jpg", "rgba_45x33.png"}
 TRAIN_SIZE = 24
-blobs = {"expected.bin": bytearray(), "resize.bin": bytearray()}
+tensors = {"expected": {}, "resize": {}}
 
 
-def put(arr, file="expected.bin"):
-    arr = np.ascontiguousarray(arr)
-    blob = blobs[file]
-    entry = {"file": file, "offset": len(blob), "count": int(arr.size), "dtype": str(arr.dtype), "shape": list(arr.shape)}
-    blob += arr.astype(arr.dtype.newbyteorder("<")).tobytes()
-    return entry
+def put(arr, name, file="expected"):
+    """Stores `arr` under `name` in one of the two fixture files; returns the name."""
+    tensors[file][name] = np.ascontiguousarray(arr)
+    return name
 
 
 def fnv1a64(b):
@@ -122,7 +126,7 @@ def fnv1a64(b):
 mean = torch.tensor(open_clip.OPENAI_DATASET_MEAN)
 std = torch.tensor(open_clip.OPENAI_DATASET_STD)
 table = ((torch.arange(256, dtype=torch.float32).div(255))[None, :] - mean[:, None]) / std[:, None]
-index = {"normalization_table": put(table.numpy().astype(np.float32))}
+put(table.numpy().astype(np.float32), "normalization_table")
 
 
 def pixels_and_check(tf, img):
@@ -149,16 +153,17 @@ for name, data in images:
     for s in (32, 64) if name in LARGE else (32,):
         tf = image_transform(s, is_train=False)
         resized = tf.transforms[0](rgbim)
-        rec["eval"].append({"size": s, "resized": list(resized.size), "pixels": put(pixels_and_check(tf, rgbim))})
+        rec["eval"].append({"size": s, "resized": list(resized.size),
+                            "pixels": put(pixels_and_check(tf, rgbim), f"eval/{name}/{s}")})
     boxes = [RandomResizedCrop.get_params(rgbim, scale=[0.9, 1.0], ratio=[3 / 4, 4 / 3])]
     if name == "rgb_300x200.jpg":
         boxes.append((50, 100, 120, 40))  # a tall box (i, j, h, w): PIL resamples it vertically first
     rec["train"] = []
-    for (i, j, h, w) in boxes:
+    for n, (i, j, h, w) in enumerate(boxes):
         tf = image_transform(TRAIN_SIZE, is_train=True)
         tf.transforms[0].get_params = lambda *a, **k: (i, j, h, w)
         rec["train"].append({"size": TRAIN_SIZE, "box": {"left": j, "top": i, "width": w, "height": h},
-                             "pixels": put(pixels_and_check(tf, rgbim))})
+                             "pixels": put(pixels_and_check(tf, rgbim), f"train/{name}/{n}")})
     records.append(rec)
 
 src = content(53, 41)
@@ -170,17 +175,16 @@ sizes = {"bicubic": ((17, 29), (64, 40), (53, 20), (10, 41), (1, 1), (71, 45), (
 for filt, code in (("bicubic", Image.BICUBIC), ("bilinear", Image.BILINEAR)):
     for (w, h) in sizes[filt]:
         r = Image.fromarray(src).resize((w, h), code)
-        images_resize.append({"filter": filt, "width": w, "height": h, "pixels": put(np.array(r), "resize.bin")})
+        images_resize.append({"filter": filt, "width": w, "height": h,
+                              "pixels": put(np.array(r), f"resize/{filt}/{w}x{h}", "resize")})
 
-meta = {"seed": SEED, "generator": os.path.basename(__file__), "python": platform.python_version(),
-        "pillow": PIL.__version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
-        "open_clip": open_clip.__version__, "numpy": np.__version__,
-        "libjpeg_turbo": features.version("libjpeg_turbo"), "libwebp": features.version("webp"),
-        "zlib": features.version("zlib")}
-json.dump({"metadata": meta, "index": index, "images": records, "resize_source": "resize_src.png", "resize": images_resize},
-          open(os.path.join(out, "expected.json"), "w"), indent=1)
-for file, blob in blobs.items():
-    with open(os.path.join(out, file), "wb") as f:
-        f.write(blob)
+versions = {"pillow": PIL.__version__, "torchvision": torchvision.__version__, "open_clip": open_clip.__version__,
+            "libjpeg_turbo": features.version("libjpeg_turbo"), "libwebp": features.version("webp"),
+            "zlib": features.version("zlib")}
+save_fixture(os.path.join(fixtures, "image_expected.safetensors"), tensors["expected"], seed=SEED,
+             records=json.dumps(records), **versions)
+save_fixture(os.path.join(fixtures, "image_resize.safetensors"), tensors["resize"], seed=SEED,
+             records=json.dumps({"source": "resize_src.png", "resize": images_resize}), **versions)
 total = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
-print(f"wrote {out}: {len(os.listdir(out))} files, {total} bytes", file=sys.stderr)
+total += sum(os.path.getsize(os.path.join(fixtures, f"image_{k}.safetensors")) for k in tensors)
+print(f"wrote {out} and the image_*.safetensors beside it: {total} bytes in all", file=sys.stderr)

@@ -2,7 +2,7 @@ import Foundation
 
 /// Writes a ustar archive (pax `x` records for names longer than 100 bytes) to a file, member by
 /// member. `finish()` writes the end blocks, fsyncs and renames the temporary file onto `path`,
-/// so a shard is either complete or absent.
+/// so a shard is either complete or absent. Missing parent folders are created.
 public final class TarWriter {
     public let path: String
     private let tmpPath: String
@@ -14,6 +14,8 @@ public final class TarWriter {
     public init(path: String) throws {
         self.path = path
         tmpPath = path + ".tmp-\(getpid())"
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         guard FileManager.default.createFile(atPath: tmpPath, contents: nil) else {
             throw DataError.unreadable(tmpPath, "cannot create file")
         }

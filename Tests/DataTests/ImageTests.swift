@@ -1,52 +1,48 @@
 import Foundation
 import Testing
 @testable import Data
+import NN
 import Tensor
+import TestSupport
 
-// Fixtures from tools/image_fixtures.py (PIL + open_clip); see that script for what each holds.
-struct BlobRef: Decodable { let file: String, offset: Int, count: Int, dtype: String, shape: [Int] }
-struct EvalRecord: Decodable { let size: Int, resized: [Int], pixels: BlobRef }
+// Fixtures from tools/image_fixtures.py (PIL + open_clip): the images in Fixtures/images/, and
+// image_expected / image_resize.safetensors with what PIL and open_clip make of them.
+struct EvalRecord: Decodable { let size: Int, resized: [Int], pixels: String }
 struct BoxRecord: Decodable { let left: Int, top: Int, width: Int, height: Int }
-struct TrainRecord: Decodable { let size: Int, box: BoxRecord, pixels: BlobRef }
+struct TrainRecord: Decodable { let size: Int, box: BoxRecord, pixels: String }
 struct ImageRecord: Decodable {
     let file: String, pil_mode: String, width: Int, height: Int, decoded_fnv1a64: String
     let eval: [EvalRecord], train: [TrainRecord]
 }
-struct ResizeRecord: Decodable { let filter: String, width: Int, height: Int, pixels: BlobRef }
-struct ImageFixtures: Decodable {
-    let index: [String: BlobRef], images: [ImageRecord]
-    let resize_source: String, resize: [ResizeRecord]
+struct ResizeRecord: Decodable { let filter: String, width: Int, height: Int, pixels: String }
+struct ResizeRecords: Decodable { let source: String, resize: [ResizeRecord] }
 
-    static let shared: ImageFixtures = {
-        let url = URL(fileURLWithPath: fixturePath("images/expected.json"))
-        return try! JSONDecoder().decode(ImageFixtures.self, from: Foundation.Data(contentsOf: url))
-    }()
+enum ImageFixtures {
+    static let expected = try! fixture("image_expected", in: .module)
+    static let resized = try! fixture("image_resize", in: .module)
+    static let images = try! JSONDecoder().decode([ImageRecord].self, from: Foundation.Data(expected.metadata["records"]!.utf8))
+    static let resize = try! JSONDecoder().decode(ResizeRecords.self, from: Foundation.Data(resized.metadata["records"]!.utf8))
 
     static func file(_ name: String) -> [UInt8] {
         [UInt8](try! Foundation.Data(contentsOf: URL(fileURLWithPath: fixturePath("images/" + name))))
     }
 
-    static func bytes(_ ref: BlobRef) -> [UInt8] {
-        precondition(ref.dtype == "uint8")
-        return Array(file(ref.file)[ref.offset..<(ref.offset + ref.count)])
-    }
-
-    static func floats(_ ref: BlobRef) -> [Float] {
-        precondition(ref.dtype == "float32")
-        let b = file(ref.file)
-        return (0..<ref.count).map { i in
-            let o = ref.offset + 4 * i
-            return Float(bitPattern: UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24)
-        }
+    /// A uint8 tensor's bytes.
+    static func bytes(_ name: String, in file: SafeTensorsFile = expected) -> [UInt8] {
+        precondition(file.info(name)?.dtype == .u8, "\(name) is not uint8")
+        return [UInt8](try! file.rawBytes(name))
     }
 
     /// torch's normalisation table (3, 256): (v / 255 - mean) / std.
-    static let table = floats(shared.index["normalization_table"]!)
+    static let table: [Float] = {
+        let t = try! expected.tensor("normalization_table")
+        return Array(UnsafeBufferPointer(start: t.data, count: t.count))
+    }()
 
     /// open_clip's output tensor (3, S, S), rebuilt from the stored pixels and torch's table
     /// (the fixture script asserts this rebuild equals the transform's output exactly).
-    static func expectedTensor(_ ref: BlobRef) -> [Float] {
-        let px = bytes(ref), plane = px.count / 3
+    static func expectedTensor(_ name: String) -> [Float] {
+        let px = bytes(name), plane = px.count / 3
         return px.indices.map { i in table[(i / plane) * 256 + Int(px[i])] }
     }
 }
@@ -92,7 +88,7 @@ func expectImageError(_ bytes: [UInt8], maxPixels: Int = defaultMaxImagePixels, 
     /// Every fixture decodes to exactly the bytes of PIL's `Image.open(f).convert("RGB")`
     /// (same libjpeg-turbo IDCT and upsampling, same libwebp conversion, PIL's mode conversions).
     @Test func decodesLikePIL() throws {
-        for rec in ImageFixtures.shared.images {
+        for rec in ImageFixtures.images {
             let img = try decodeImage(ImageFixtures.file(rec.file))
             #expect(img.width == rec.width && img.height == rec.height, "\(rec.file)")
             #expect(fnv1a64(img.bytes) == rec.decoded_fnv1a64, "\(rec.file) (PIL mode \(rec.pil_mode)): decoded bytes differ from PIL's")
@@ -205,7 +201,7 @@ func expectImageError(_ bytes: [UInt8], maxPixels: Int = defaultMaxImagePixels, 
     /// Bar from the issue: max |Δ| ≤ 0.02 and mean |Δ| ≤ 0.002 after normalisation; with PIL's
     /// exact arithmetic the difference is 0 (asserted separately, since it is what we reach).
     @Test func evalTransformMatchesOpenCLIP() throws {
-        for rec in ImageFixtures.shared.images {
+        for rec in ImageFixtures.images {
             let img = try decodeImage(ImageFixtures.file(rec.file))
             for e in rec.eval {
                 let g = clipEvalGeometry(width: img.width, height: img.height, size: e.size)
@@ -221,7 +217,7 @@ func expectImageError(_ bytes: [UInt8], maxPixels: Int = defaultMaxImagePixels, 
     /// The train path's crop + resize for fixed boxes (the one torchvision drew, and a tall one that
     /// PIL resamples vertically first); the box itself is random and cannot match torch's stream.
     @Test func trainResizedCropMatchesTorchvisionForFixedBoxes() throws {
-        for rec in ImageFixtures.shared.images {
+        for rec in ImageFixtures.images {
             let img = try decodeImage(ImageFixtures.file(rec.file))
             for t in rec.train {
                 let b = CropBox(left: t.box.left, top: t.box.top, width: t.box.width, height: t.box.height)
@@ -235,11 +231,11 @@ func expectImageError(_ bytes: [UInt8], maxPixels: Int = defaultMaxImagePixels, 
 
     /// PIL's Image.resize, up and down, one axis only, to 1×1, in either pass order: identical bytes.
     @Test func resizeMatchesPILExactly() throws {
-        let src = try decodeImage(ImageFixtures.file(ImageFixtures.shared.resize_source))
+        let src = try decodeImage(ImageFixtures.file(ImageFixtures.resize.source))
         var verticalFirst = 0
-        for r in ImageFixtures.shared.resize {
+        for r in ImageFixtures.resize.resize {
             let filter: ResampleFilter = r.filter == "bicubic" ? .bicubic : .bilinear
-            let want = ImageFixtures.bytes(r.pixels)
+            let want = ImageFixtures.bytes(r.pixels, in: ImageFixtures.resized)
             let fast = ImageResampler(filter: filter).resize(src, width: r.width, height: r.height).bytes
             #expect(mismatches(fast, want) == 0, "\(r.filter) \(r.width)×\(r.height)")
             let slow = resizeReference(src, width: r.width, height: r.height, filter: filter).bytes
