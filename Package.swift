@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Data", targets: ["Data"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -49,10 +50,13 @@ let package = Package(
         // MARK: Data — tar/WebDataset shards, images, loaders, benchmark tasks, synthetic corpus
         .target(name: "Data", dependencies: ["Tensor"], swiftSettings: numericSwift),
 
+        // MARK: Tokenizers — open_clip's CLIP BPE tokenizer and text cleaning (Foundation only)
+        .target(name: "Tokenizers"),
+
         // MARK: CLI — the `mode` executable (thin: parse, validate, call one library function)
         .executableTarget(
             name: "ModeCLI",
-            dependencies: ["Tensor", "NN", "Models", "Data", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Tensor", "NN", "Models", "Tokenizers", "Data", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numericSwift
         ),
 
@@ -65,6 +69,7 @@ let package = Package(
         ),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )
