@@ -224,6 +224,25 @@ import Testing
         #expect(throws: SynthError.self) { try SynthCorpus.generate(c, into: dir.file("other")) }
     }
 
+    @Test func captionTemplatesFillAndTidy() {
+        let slots = ["c": "arrow", "color": "orange", "size": "", "np": "an arrow"]
+        #expect(Captions.fill("{Color} {c} {missing}icon", slots) == "Orange arrow icon")
+        #expect(Captions.tidy(Captions.fill("a {size} {color} {c} , {size}.", slots), capitalize: true) == "An orange arrow.")
+        #expect(Captions.tidy("a eight on a one-way sign", capitalize: false) == "an eight on a one-way sign")
+        #expect(Captions.plural("cross") == "crosses" && Captions.plural("star") == "stars")
+        // every caption style names the class, for every class of every domain
+        var rng = SeededRNG(seed: 5)
+        for d in SynthDomain.allCases {
+            for k in d.classes.indices {
+                let (_, attrs) = SynthCorpus.render(d, classIndex: k, size: 8, rng: &rng)
+                for style in CaptionStyle.allCases {
+                    let caption = Captions.caption(d, k, attrs, style: style, &rng)
+                    #expect(Self.mentions(caption, domain: d.rawValue, cls: d.classes[k].name), "\(style): \(caption)")
+                }
+            }
+        }
+    }
+
     /// Translation- and colour-insensitive features: the magnitude of the 2-D discrete Fourier
     /// transform of the per-image standardised grey levels (DC term dropped).
     static func spectrum(_ pixels: [UInt8], size n: Int) -> [Double] {

@@ -191,8 +191,10 @@ enum Captions {
         var i = 0
         while i < words.count {
             if [",", ".", ":", "!", "?"].contains(words[i]) && i > 0 {
-                // a punctuation mark left alone by an empty slot: attach to the previous word
-                if !(words[i - 1].last.map { ",.:!?".contains($0) } ?? false) { words[i - 1] += words[i] }
+                // a punctuation mark left alone by an empty slot: attach it to the previous word,
+                // replacing a mark that word already ends with ("arrow, ." → "arrow.")
+                if words[i - 1].last.map({ ",.:!?".contains($0) }) ?? false { words[i - 1].removeLast() }
+                words[i - 1] += words[i]
                 words.remove(at: i)
                 continue
             }
