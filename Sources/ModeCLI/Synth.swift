@@ -7,7 +7,7 @@ struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate a synthetic web-like image–caption corpus (WebDataset shards) and held-out zero-shot tasks.",
         discussion: """
-        Writes DIR/train/{00000..}.tar (img2dataset members KEY.png, KEY.txt, KEY.json), DIR/train/sizes.json, \
+        Writes DIR/train/{00000..}.tar (img2dataset members KEY.jpg, KEY.txt, KEY.json), DIR/train/sizes.json, \
         DIR/tasks/NAME (clip_benchmark layout: one fine-grained task per domain, 'domains', 'mixed', 'retrieval'), \
         DIR/README.md and DIR/manifest.json (written last). Domains: shapes, digits, textures, scenes, charts. \
         The same arguments always give byte-identical files.
@@ -25,6 +25,8 @@ struct Synth: ParsableCommand {
     @Option(help: "Domains and weights, e.g. shapes:40,digits:25,textures:20,scenes:15 (default: all five, 30/25/20/15/10).")
     var domains: String?
     @Option(help: "Gaussian pixel noise (standard deviation, 0...1 units).") var pixelNoise: Float = 0.015
+    @Option(help: "Image format: jpg or png.") var format = "jpg"
+    @Option(help: "JPEG quality (1-100).") var quality = 95
     @Option(help: "Threads; default: MODE_THREADS or all available cores.") var threads: Int?
     @Flag(help: "Replace the corpus in a non-empty --out folder (removes its train/, tasks/, README.md, manifest.json).")
     var force = false
@@ -33,6 +35,11 @@ struct Synth: ParsableCommand {
         var c = SynthConfig()
         c.pairs = pairs; c.size = size; c.seed = seed; c.noise = noise; c.junk = junk
         c.shardSize = shardSize; c.tasksPerClass = tasksPerClass; c.pixelNoise = pixelNoise
+        switch format.lowercased() {
+        case "jpg", "jpeg": c.imageFormat = .jpeg(quality: quality)
+        case "png": c.imageFormat = .png
+        default: throw ValidationError("--format must be jpg or png")
+        }
         if let domains {
             c.domains = []; c.weights = []
             for part in domains.split(separator: ",") {

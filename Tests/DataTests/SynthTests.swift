@@ -89,9 +89,9 @@ import Testing
         for (s, meta, _) in samples {
             keys.insert(s.key)
             #expect(s.key.count == 9 && s.key.allSatisfy(\.isNumber))
-            #expect(Set(s.fields.keys) == ["png", "txt", "json"])
-            let png = s.fields["png"]!
-            #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+            #expect(Set(s.fields.keys) == ["jpg", "txt", "json"])
+            let image = try decodeImage(s.fields["jpg"]!)
+            #expect(image.width == c.size && image.height == c.size)
             guard case .success(let caption) = sampleCaption(s, rng: &rng) else { Issue.record("no caption for \(s.key)"); continue }
             #expect(meta["caption"] as? String == caption)
             #expect(meta["key"] as? String == s.key)
@@ -101,6 +101,25 @@ import Testing
             #expect(SynthDomain(rawValue: domain)?.classes.contains { $0.name == cls } == true)
         }
         #expect(keys.count == c.pairs)
+    }
+
+    @Test func pngShardsHoldTheRenderedPixelsExactly() throws {
+        let dir = try TempDirectory()
+        var c = Self.smallConfig()
+        c.pairs = 12
+        c.tasksPerClass = 0
+        c.imageFormat = .png
+        try SynthCorpus.generate(c, into: dir.path)
+        let samples = try Self.trainSamples(dir.path)
+        let plan = SynthCorpus.plan(c)
+        #expect(samples.count == 12)
+        for (i, (s, meta, _)) in samples.enumerated() {
+            var rng = SeededRNG(seed: SynthCorpus.streamSeed(c.seed, SynthCorpus.Stream.train.rawValue, UInt64(i)))
+            let domain = c.domains[plan[i].domain]
+            #expect(meta["domain"] as? String == domain.rawValue && meta["class"] as? String == domain.classes[plan[i].cls].name)
+            let expected = SynthCorpus.render(domain, classIndex: plan[i].cls, size: c.size, pixelNoise: c.pixelNoise, rng: &rng).image
+            #expect(try decodeImage(s.fields["png"] ?? []) == expected)
+        }
     }
 
     @Test func captionNoiseMatchesTheSettings() throws {
@@ -185,10 +204,11 @@ import Testing
         #expect(tasks.map(\.name) == ["charts", "digits", "domains", "mixed", "retrieval", "scenes", "shapes", "textures"])
         let train = try Self.trainSamples(dir.path)
         let trainKeys = Set(train.map(\.sample.key))
-        let trainImages = Set(train.map { $0.sample.fields["png"]! })
+        let trainImages = Set(train.map { $0.sample.fields["jpg"]! })
         for task in tasks {
             let (samples, stats) = try task.samples()
             #expect(stats.allSatisfy { $0.skippedTotal == 0 }, "\(task.name) skipped samples")
+            #expect(try samples.allSatisfy { try decodeImage($0.image).width == c.size && $0.imageExt == "jpg" })
             #expect(Set(samples.map(\.key)).isDisjoint(with: trainKeys))
             #expect(samples.allSatisfy { !trainImages.contains($0.image) }, "\(task.name) repeats a training image")
             switch task.kind {
@@ -287,7 +307,7 @@ import Testing
             for k in domain.classes.indices {
                 for j in 0..<perClass {
                     var rng = SeededRNG(seed: UInt64(1000 * k + j))
-                    feats.append(Self.spectrum(SynthCorpus.render(domain, classIndex: k, size: n, pixelNoise: 0, rng: &rng).pixels, size: n))
+                    feats.append(Self.spectrum(SynthCorpus.render(domain, classIndex: k, size: n, pixelNoise: 0, rng: &rng).image.bytes, size: n))
                     label.append(k)
                 }
             }

@@ -22,8 +22,8 @@ public struct SynthConfig: Sendable, Equatable {
     public var weights: [Double] = SynthDomain.allCases.map(\.defaultWeight)
     /// Standard deviation of the Gaussian pixel noise, in 0...1 units.
     public var pixelNoise: Float = 0.015
-    /// How images are stored.
-    public var imageFormat: SynthImageFormat = .png
+    /// How images are stored (img2dataset's default: JPEG at quality 95).
+    public var imageFormat: SynthImageFormat = .jpeg(quality: 95)
 
     public init() {}
 
@@ -40,6 +40,7 @@ public struct SynthConfig: Sendable, Equatable {
             throw bad("every domain needs one positive weight")
         }
         guard pixelNoise >= 0, pixelNoise < 1 else { throw bad("pixel noise must be in 0..<1") }
+        if case .jpeg(let q) = imageFormat, !(1...100).contains(q) { throw bad("JPEG quality must be 1...100") }
     }
 }
 
@@ -88,7 +89,7 @@ public struct SynthSummary: Sendable {
 /// plus held-out zero-shot tasks in clip_benchmark's layout. Output is a pure function of the
 /// settings: the same settings give byte-identical files, whatever the thread count.
 ///
-/// Layout: `train/{00000..}.tar` (`KEY.{png,jpg}`, `KEY.txt`, `KEY.json` with `caption`, `key`,
+/// Layout: `train/{00000..}.tar` (`KEY.jpg` or `KEY.png`, `KEY.txt`, `KEY.json` with `caption`, `key`,
 /// `url`, `width`, `height`, and — for analysis only — the true `domain`, `class`, `noise` and
 /// `caption_of`), `train/sizes.json`, `tasks/NAME/…`, `README.md`, and `manifest.json`, which is
 /// written last and so marks a complete corpus.
@@ -107,14 +108,14 @@ public enum SynthCorpus {
         return mix(mix(mix(seed) ^ stream) ^ index)
     }
 
-    /// Draws one image of class `classIndex` of `domain`: 8-bit pixels (size, size, 3) and the
+    /// Draws one size×size image of class `classIndex` of `domain` and returns it with the
     /// attribute words its captions may use.
     public static func render(_ domain: SynthDomain, classIndex: Int, size: Int, pixelNoise: Float = 0.015,
-                              rng: inout SeededRNG) -> (pixels: [UInt8], attributes: [String: String]) {
+                              rng: inout SeededRNG) -> (image: RGBImage, attributes: [String: String]) {
         precondition(domain.classes.indices.contains(classIndex), "render: class index out of range")
         var canvas = SynthCanvas(size: size, background: RGB(0, 0, 0))
         let attrs = domain.renderer.draw(classIndex, &canvas, &rng)
-        return (canvas.rgbBytes(noise: pixelNoise, &rng), attrs)
+        return (RGBImage(width: size, height: size, bytes: canvas.rgbBytes(noise: pixelNoise, &rng)), attrs)
     }
 
     /// The (domain index, class index) of every training pair: domain counts in proportion to the
@@ -252,10 +253,10 @@ public enum SynthCorpus {
         for i in lo..<hi {
             var rng = SeededRNG(seed: streamSeed(c.seed, Stream.train.rawValue, UInt64(i)))
             let domain = c.domains[plan[i].domain], cls = plan[i].cls
-            let (pixels, attrs) = render(domain, classIndex: cls, size: c.size, pixelNoise: c.pixelNoise, rng: &rng)
+            let (image, attrs) = render(domain, classIndex: cls, size: c.size, pixelNoise: c.pixelNoise, rng: &rng)
             let caption = Captions.caption(domain, cls, attrs, &rng)
             let url = Captions.url(domain, cls, attrs, &rng)
-            records.append(TrainRecord(key: name + padded(i - lo, indexDigits), image: c.imageFormat.encode(pixels, size: c.size),
+            records.append(TrainRecord(key: name + padded(i - lo, indexDigits), image: c.imageFormat.encode(image),
                                        caption: caption, url: url, domain: domain, cls: cls))
         }
         // caption noise: a fraction of captions is swapped among the pairs drawn for it (a
@@ -364,7 +365,7 @@ public enum SynthCorpus {
             for j in range {
                 var rng = SeededRNG(seed: streamSeed(c.seed, stream, UInt64(j)))
                 let item = spec.items[j]
-                let (pixels, attrs) = render(item.domain, classIndex: item.cls, size: c.size, pixelNoise: c.pixelNoise, rng: &rng)
+                let (rendered, attrs) = render(item.domain, classIndex: item.cls, size: c.size, pixelNoise: c.pixelNoise, rng: &rng)
                 var text = String(item.label) + "\n"
                 if spec.kind == .retrieval {
                     var captions: [String] = []
@@ -374,7 +375,7 @@ public enum SynthCorpus {
                     }
                     text = captions.joined(separator: "\n") + "\n"
                 }
-                let image = c.imageFormat.encode(pixels, size: c.size)
+                let image = c.imageFormat.encode(rendered)
                 out.withLock { $0[j] = (image, text) }
             }
             counter.add(range.count)
@@ -484,19 +485,24 @@ public enum SynthCorpus {
 
 /// How synthetic images are stored.
 public enum SynthImageFormat: Sendable, Equatable {
+    /// Baseline JPEG at the given quality (1–100), as web crawls store images.
+    case jpeg(quality: Int)
+    /// Lossless PNG.
     case png
 
     /// The WebDataset member extension.
     public var ext: String {
         switch self {
+        case .jpeg: return "jpg"
         case .png: return "png"
         }
     }
 
-    /// Encodes 8-bit RGB pixels (size, size, 3).
-    func encode(_ pixels: [UInt8], size: Int) -> [UInt8] {
+    /// Encodes an image.
+    func encode(_ image: RGBImage) -> [UInt8] {
         switch self {
-        case .png: return StoredPNG.encode(pixels, width: size, height: size)
+        case .jpeg(let q): return encodeJPEG(image, quality: q)
+        case .png: return encodePNG(image)
         }
     }
 }
