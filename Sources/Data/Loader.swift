@@ -71,17 +71,17 @@ public final class ShardLoader: @unchecked Sendable {
     deinit { engine.stop() }
 
     /// Counts so far (samples delivered; skips by reason, from reading and decoding).
-    var stats: LoaderStats { engine.stats }
+    public var stats: LoaderStats { engine.stats }
     /// Next stream item the consumer takes, and its pass.
     public var position: LoaderPosition { engine.position }
     /// Continues from `p` (before the next batch).
-    func restore(_ p: LoaderPosition) { engine.restore(p) }
+    public func restore(_ p: LoaderPosition) { engine.restore(p) }
     /// Stops the threads (the next `next` restarts them where the stream is).
-    func stop() { engine.stop() }
+    public func stop() { engine.stop() }
     /// The shard order of pass `p`.
-    func shardOrder(pass p: Int) -> [String] { engine.shardOrder(pass: p) }
+    public func shardOrder(pass p: Int) -> [String] { engine.shardOrder(pass: p) }
     /// Fills images (batch, 3, S, S) and texts (batch, L) with the next `batch` usable samples.
-    func next(images: UnsafeMutablePointer<Float>, texts: UnsafeMutablePointer<Int32>, batch: Int) throws {
+    public func next(images: UnsafeMutablePointer<Float>, texts: UnsafeMutablePointer<Int32>, batch: Int) throws {
         try engine.next(images: images, texts: texts, batch: batch)
     }
 }
