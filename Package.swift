@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Data", targets: ["Data"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "MoDE", targets: ["MoDE"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,6 +39,13 @@ let package = Package(
             linkerSettings: [.linkedLibrary("dl")]
         ),
 
+        // MARK: C shim — image codecs (libjpeg-turbo, libpng, libwebp): probe, decode to RGB, encode
+        .target(
+            name: "CCodecs",
+            cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp")]
+        ),
+
         // MARK: Tensor — storage, the one GEMM call site, parallel-for, SIMD kernels
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: numericSwift),
 
@@ -48,15 +56,18 @@ let package = Package(
         .target(name: "Models", dependencies: ["NN", "Tokenizers"], swiftSettings: numericSwift),
 
         // MARK: Data — tar/WebDataset shards, images, loaders, benchmark tasks, synthetic corpus
-        .target(name: "Data", dependencies: ["Tensor"], swiftSettings: numericSwift),
+        .target(name: "Data", dependencies: ["Tensor", "CCodecs"], swiftSettings: numericSwift),
 
         // MARK: Tokenizers — open_clip's CLIP BPE tokenizer and text cleaning (Foundation only)
         .target(name: "Tokenizers"),
 
+        // MARK: MoDE — training runs, expert selection, routing, ensembles, reports
+        .target(name: "MoDE", dependencies: ["Models", "Data", "Tokenizers", "NN"], swiftSettings: numericSwift),
+
         // MARK: CLI — the `mode` executable (thin: parse, validate, call one library function)
         .executableTarget(
             name: "ModeCLI",
-            dependencies: ["Tensor", "NN", "Models", "Tokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Tensor", "NN", "Models", "Tokenizers", "Data", "MoDE", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numericSwift
         ),
 
@@ -71,8 +82,9 @@ let package = Package(
             name: "ModelsTests", dependencies: ["Models", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: numericSwift
         ),
-        .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
+        .testTarget(name: "DataTests", dependencies: ["Data", "NN", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MoDETests", dependencies: ["MoDE", "TestSupport"], swiftSettings: numericSwift),
     ],
     swiftLanguageModes: [.v5]
 )

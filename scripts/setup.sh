@@ -33,7 +33,7 @@ if [ "${MODE_SKIP_MKL:-0}" != 1 ]; then
   else
     log "installing MKL $mkl_version into .deps/mkl (about 1 GB)"
     mkdir -p .deps
-    python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+    python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
       --prefix "$root/.deps/mkl" "mkl==$mkl_version"
   fi
 fi

@@ -10,8 +10,9 @@ public final class CLIPModel {
     public let config: CLIPConfig
     public let visual: VisionTransformer
     public let text: TextTransformer
-    /// The learned temperature, before exp (open_clip: init ln(1/0.07), clamped to [0, ln 100]).
-    public let logitScale: Param
+    /// `logit_scale`, the learned temperature before exp (open_clip: init ln(1/0.07), clamped to
+    /// [0, ln 100]).
+    public let logitScaleParam: Param
     public let arena: ParameterArena
 
     /// E
@@ -31,7 +32,7 @@ public final class CLIPModel {
         let activation: Activation = config.quickGELU ? .quickGELU : .gelu
         visual = VisionTransformer(root.scoped("visual"), config: config.vision, embedDim: config.embedDim, activation: activation)
         text = TextTransformer(root, config: config.text, embedDim: config.embedDim, activation: activation)
-        logitScale = root.add("logit_scale", [])
+        logitScaleParam = root.add("logit_scale", [])
         arena = builder.build()
     }
 
@@ -47,14 +48,17 @@ public final class CLIPModel {
     public func initParameters(rng: inout SeededRNG) {
         visual.initParameters(arena, rng: &rng)
         text.initParameters(arena, rng: &rng)
-        arena.initConstant(logitScale, Float(config.initLogitScale))
+        arena.initConstant(logitScaleParam, Float(config.initLogitScale))
     }
 
     /// The current logit scale, before exp.
     public var logitScaleValue: Float {
-        get { arena.value(logitScale)[0] }
-        set { arena.value(logitScale)[0] = newValue }
+        get { arena.value(logitScaleParam)[0] }
+        set { arena.value(logitScaleParam)[0] = newValue }
     }
+
+    /// The current temperature, exp(logit_scale) (what open_clip's forward returns).
+    public var logitScale: Float { Foundation.exp(logitScaleValue) }
 
     /// Clamps logit_scale to [0, ln 100], as open_clip's training loop does after each optimizer step.
     public func clampLogitScale() {
@@ -111,14 +115,6 @@ public final class CLIPModel {
         }
     }
 
-    /// What `forwardBackward` reports.
-    public struct StepResult: Sendable, Equatable {
-        /// The contrastive loss.
-        public var loss: Float
-        /// exp(logit_scale) used in the step.
-        public var scale: Float
-    }
-
     /// Allocates the training caches for batches up to `batch` now (otherwise the first step does).
     public func reserveTraining(batch: Int) {
         if (training?.capacity ?? 0) < batch { training = TrainingCache(self, batch: batch) }
@@ -129,9 +125,10 @@ public final class CLIPModel {
 
     /// One training step's gradient: zeroes the arena's gradients, runs both towers on images
     /// (B, 3, S, S) and token ids (B, L), the contrastive loss, and the full backward, leaving
-    /// d loss / d parameter in the arena's gradients. Clipping, the optimizer step and
-    /// `clampLogitScale` are the caller's.
-    public func forwardBackward(images: UnsafePointer<Float>, texts: UnsafePointer<Int32>, batch: Int) -> StepResult {
+    /// d loss / d parameter in the arena's gradients; returns the loss. Clipping, the optimizer
+    /// step and `clampLogitScale` are the caller's.
+    @discardableResult
+    public func forwardBackward(images: UnsafePointer<Float>, texts: UnsafePointer<Int32>, batch: Int) -> Float {
         reserveTraining(batch: batch)
         let t = training!
         arena.zeroGrad()
@@ -140,10 +137,10 @@ public final class CLIPModel {
         let loss = ContrastiveLoss.forward(t.imageFeatures.data, t.textFeatures.data, logitScale: logitScaleValue,
                                            batch: batch, cache: t.loss)
         let dScale = ContrastiveLoss.backward(dImage: t.dImage.data, dText: t.dText.data, cache: t.loss)
-        arena.grad(logitScale)[0] += dScale
+        arena.grad(logitScaleParam)[0] += dScale
         text.backward(dFeatures: t.dText.data, cache: t.text, arena)
         visual.backward(dFeatures: t.dImage.data, cache: t.vision, arena)
-        return StepResult(loss: loss, scale: t.loss.scale)
+        return loss
     }
 
     /// The raw features of the last `forwardBackward`: image and text (B, E) each. Valid until the
