@@ -38,16 +38,10 @@ struct Train: ParsableCommand {
     @Option(help: "Checkpoint every N steps (0: only at the end).") var saveEvery = 100
     @Option(help: "Checkpoints to keep.") var keep = 2
     @Flag(help: "Continue the run in --out from its latest checkpoint.") var resume = false
-    @Option(help: "Start from these weights (file, checkpoint folder or run folder).") var initCheckpoint: String?
+    @Option(name: .customLong("init"), help: "Start from these weights (file, checkpoint folder or run folder).") var initCheckpoint: String?
     @Option(help: "Training shards (brace notation; '::' joins sources).") var data: String?
     @Option(help: "Decoding threads for --data.") var workers = 2
     @Option(help: "Threads (BLAS and parallel loops); default: MODE_THREADS or all available cores.") var threads: Int?
-
-    enum CodingKeys: String, CodingKey {
-        case config, out, batch, steps, trainNumSamples, epochs, lr, warmup, wd, beta1, beta2, eps, gradClipNorm, seed
-        case saveEvery, keep, resume, data, workers, threads
-        case initCheckpoint = "init"
-    }
 
     func totalSteps() throws -> Int {
         if let steps { return steps }
