@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "Data", targets: ["Data"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "MoDE", targets: ["MoDE"]),
+        .library(name: "Clustering", targets: ["Clustering"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -64,10 +65,13 @@ let package = Package(
         // MARK: MoDE — training runs, expert selection, routing, ensembles, reports
         .target(name: "MoDE", dependencies: ["Models", "Data", "Tokenizers", "NN"], swiftSettings: numericSwift),
 
+        // MARK: Clustering — balanced k-means (in memory and streamed), two-level hierarchy, assignment
+        .target(name: "Clustering", dependencies: ["Tensor", "NN"], swiftSettings: numericSwift),
+
         // MARK: CLI — the `mode` executable (thin: parse, validate, call one library function)
         .executableTarget(
             name: "ModeCLI",
-            dependencies: ["Tensor", "NN", "Models", "Tokenizers", "Data", "MoDE", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Tensor", "NN", "Models", "Tokenizers", "Data", "MoDE", "Clustering", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numericSwift
         ),
 
@@ -85,6 +89,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "NN", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MoDETests", dependencies: ["MoDE", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(name: "ClusteringTests", dependencies: ["Clustering", "TestSupport"], swiftSettings: numericSwift),
     ],
     swiftLanguageModes: [.v5]
 )
