@@ -43,7 +43,7 @@ let package = Package(
         // MARK: NN — layers with backward, parameter arena, AdamW, schedules, safetensors
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: numericSwift),
 
-        // MARK: Models — CLIP (and later BERT) built from NN layers
+        // MARK: Models — CLIP and BERT (caption encoder: WordPiece tokenizer, encoder, pooling) built from NN layers
         .target(name: "Models", dependencies: ["NN"], swiftSettings: numericSwift),
 
         // MARK: Data — tar/WebDataset shards, images, loaders, benchmark tasks, synthetic corpus
@@ -63,7 +63,10 @@ let package = Package(
             name: "NNTests", dependencies: ["NN", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: numericSwift
         ),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(
+            name: "ModelsTests", dependencies: ["Models", "TestSupport"],
+            resources: [.copy("Fixtures")], swiftSettings: numericSwift
+        ),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
     ],
     swiftLanguageModes: [.v5]
