@@ -1,0 +1,286 @@
+import Foundation
+
+/// Scaled dot-product attention over heads, on a fused q | k | v projection.
+///
+/// Layout: `qkv` (B, T, 3C) holds q in columns 0..<C, k in C..<2C and v in 2C..<3C; head h uses
+/// columns h·D..<(h+1)·D of each part (C = H·D). Scores are scaled by 1/√D; with `causal`, query
+/// i sees keys j ≤ i only. The products read q, k and v in place through leading dimensions
+/// (no transposes or copies); work runs in parallel over (batch, head) pairs, each pair's products
+/// single-threaded, with the scale, mask and softmax applied to each score row while it is in cache.
+public enum Attention {
+    /// out (B, T, C) = softmax(q·kᵀ/√D [+ causal mask]) · v per head, heads concatenated.
+    /// Writes the attention probabilities to `probs` (B, H, T, T) for `backward`; masked entries are 0.
+    public static func forward(
+        _ out: UnsafeMutablePointer<Float>,   // (B, T, C)
+        _ probs: UnsafeMutablePointer<Float>, // (B, H, T, T)
+        _ qkv: UnsafePointer<Float>,          // (B, T, 3C)
+        batch: Int, tokens: Int, heads: Int, headDim: Int, causal: Bool
+    ) {
+        precondition(batch >= 0 && tokens >= 1 && heads >= 1 && headDim >= 1, "bad attention sizes")
+        let (T, H, D) = (tokens, heads, headDim)
+        let C = H * D
+        let scale = 1 / Float(D).squareRoot()
+        Matmul.forEachSingleThreaded(batch * H) { pairs in
+            for pair in pairs {
+                let (b, h) = pair.quotientAndRemainder(dividingBy: H)
+                let base = qkv + b * T * 3 * C
+                let q = base + h * D, k = base + C + h * D, v = base + 2 * C + h * D
+                let p = probs + pair * T * T
+                // p (T, T) = scale · q (T, D) · kᵀ
+                Matmul.gemm(p, q, k, m: T, n: T, k: D, transB: true, alpha: scale, lda: 3 * C, ldb: 3 * C, ldc: T)
+                for i in 0..<T { softmaxRow(p + i * T, valid: causal ? i + 1 : T, count: T) }
+                // out_h (T, D) = p (T, T) · v (T, D)
+                Matmul.gemm(out + b * T * C + h * D, p, v, m: T, n: D, k: T, lda: T, ldb: 3 * C, ldc: C)
+            }
+        }
+    }
+
+    /// Backward of `forward`: writes (overwrites) dqkv (B, T, 3C) from dout (B, T, C), the
+    /// forward's input qkv and its saved probs (B, H, T, T).
+    public static func backward(
+        _ dqkv: UnsafeMutablePointer<Float>,  // (B, T, 3C)
+        _ dout: UnsafePointer<Float>,         // (B, T, C)
+        _ qkv: UnsafePointer<Float>,          // (B, T, 3C)
+        _ probs: UnsafePointer<Float>,        // (B, H, T, T)
+        batch: Int, tokens: Int, heads: Int, headDim: Int, causal: Bool
+    ) {
+        precondition(batch >= 0 && tokens >= 1 && heads >= 1 && headDim >= 1, "bad attention sizes")
+        let (T, H, D) = (tokens, heads, headDim)
+        let C = H * D
+        let scale = 1 / Float(D).squareRoot()
+        Matmul.forEachSingleThreaded(batch * H) { pairs in
+            let ds = UnsafeMutablePointer<Float>.allocate(capacity: T * T) // dP, then dS in place
+            defer { ds.deallocate() }
+            for pair in pairs {
+                let (b, h) = pair.quotientAndRemainder(dividingBy: H)
+                let base = qkv + b * T * 3 * C
+                let q = base + h * D, k = base + C + h * D, v = base + 2 * C + h * D
+                let dbase = dqkv + b * T * 3 * C
+                let dq = dbase + h * D, dk = dbase + C + h * D, dv = dbase + 2 * C + h * D
+                let p = probs + pair * T * T
+                let dO = dout + b * T * C + h * D
+                // dP (T, T) = dO (T, D) · vᵀ
+                Matmul.gemm(ds, dO, v, m: T, n: T, k: D, transB: true, lda: C, ldb: 3 * C, ldc: T)
+                // dv (T, D) = pᵀ · dO
+                Matmul.gemm(dv, p, dO, m: T, n: D, k: T, transA: true, lda: T, ldb: C, ldc: 3 * C)
+                for i in 0..<T { softmaxBackwardRow(ds + i * T, p + i * T, valid: causal ? i + 1 : T, count: T) }
+                // dq (T, D) = scale · dS · k ;  dk (T, D) = scale · dSᵀ · q
+                Matmul.gemm(dq, ds, k, m: T, n: D, k: T, alpha: scale, lda: T, ldb: 3 * C, ldc: 3 * C)
+                Matmul.gemm(dk, ds, q, m: T, n: D, k: T, transA: true, alpha: scale, lda: T, ldb: 3 * C, ldc: 3 * C)
+            }
+        }
+    }
+
+    // MARK: row kernels
+
+    /// row[0..<valid] = softmax(row[0..<valid]); row[valid..<count] = 0.
+    @inline(__always)
+    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, valid n: Int, count: Int) {
+        let raw = UnsafeMutableRawPointer(row)
+        let whole = n & ~15
+        var m16 = SIMD16<Float>(repeating: -.infinity)
+        var j = 0
+        while j < whole {
+            m16 = lanewiseMax(m16, raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self))
+            j += 16
+        }
+        var m = horizontalMax(m16)
+        for t in whole..<n { m = max(m, row[t]) }
+        var s16 = SIMD16<Float>(repeating: 0)
+        j = 0
+        while j < whole {
+            let e = exp16(raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self) - m)
+            raw.storeBytes(of: e, toByteOffset: j * 4, as: SIMD16<Float>.self)
+            s16 += e
+            j += 16
+        }
+        var s = horizontalSum(s16)
+        for t in whole..<n {
+            row[t] = exp1(row[t] - m)
+            s += row[t]
+        }
+        let inv = 1 / s
+        j = 0
+        while j < whole {
+            let x = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self) * inv
+            raw.storeBytes(of: x, toByteOffset: j * 4, as: SIMD16<Float>.self)
+            j += 16
+        }
+        for t in whole..<n { row[t] *= inv }
+        for t in n..<count { row[t] = 0 }
+    }
+
+    /// Softmax backward over one row, in place: ds[j] = p[j] · (ds[j] − Σ_k p[k] · ds[k]) for
+    /// j < valid, 0 beyond (where ds arrives holding dP).
+    @inline(__always)
+    static func softmaxBackwardRow(_ ds: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, valid n: Int, count: Int) {
+        let rd = UnsafeMutableRawPointer(ds), rp = UnsafeRawPointer(p)
+        let whole = n & ~15
+        var d16 = SIMD16<Float>(repeating: 0)
+        var j = 0
+        while j < whole {
+            d16 += rd.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+                * rp.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+            j += 16
+        }
+        var dot = horizontalSum(d16)
+        for t in whole..<n { dot += ds[t] * p[t] }
+        j = 0
+        while j < whole {
+            let g = rd.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+            let pp = rp.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+            rd.storeBytes(of: pp * (g - dot), toByteOffset: j * 4, as: SIMD16<Float>.self)
+            j += 16
+        }
+        for t in whole..<n { ds[t] = p[t] * (ds[t] - dot) }
+        for t in n..<count { ds[t] = 0 }
+    }
+
+    /// The largest lane (halving the vector: no per-lane stores).
+    @inline(__always)
+    static func horizontalMax(_ v: SIMD16<Float>) -> Float {
+        let a = lanewiseMax(v.lowHalf, v.highHalf)
+        let b = lanewiseMax(a.lowHalf, a.highHalf)
+        let c = lanewiseMax(b.lowHalf, b.highHalf)
+        return max(c[0], c[1])
+    }
+
+    // Lane-wise maxima as a compare and blend, one overload per width: the standard library's
+    // `pointwiseMax`, and comparisons on a generic SIMD type, go lane by lane through memory.
+    @inline(__always) static func lanewiseMax(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a.replacing(with: b, where: a .< b) }
+    @inline(__always) static func lanewiseMax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: a .< b) }
+    @inline(__always) static func lanewiseMax(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> { a.replacing(with: b, where: a .< b) }
+    @inline(__always) static func lanewiseMax(_ a: SIMD2<Float>, _ b: SIMD2<Float>) -> SIMD2<Float> { a.replacing(with: b, where: a .< b) }
+
+    /// The sum of the lanes (halving the vector).
+    @inline(__always)
+    static func horizontalSum(_ v: SIMD16<Float>) -> Float {
+        let a = v.lowHalf + v.highHalf
+        let b = a.lowHalf + a.highHalf
+        let c = b.lowHalf + b.highHalf
+        return c[0] + c[1]
+    }
+
+    /// eˣ lane-wise, within about 2 ulp for x in [−87, 88] (inputs are clamped to that range):
+    /// x = n·ln2 + r with |r| ≤ ln2/2, eʳ by a degree-7 polynomial, 2ⁿ built in the exponent bits.
+    @inline(__always)
+    static func exp16(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let hi = SIMD16<Float>(repeating: 88), lo = SIMD16<Float>(repeating: -87)
+        let x = x.replacing(with: hi, where: hi .< x).replacing(with: lo, where: x .< lo)
+        // n = round(x / ln2): adding 1.5·2²³ rounds to an integer held in the low mantissa bits.
+        let shifted = x * 1.442_695_04 + 12_582_912
+        let n = shifted - 12_582_912
+        // ln2 split in two so that n · ln2High is exact in Float.
+        let r = x - n * 0.693_359_375 + n * 2.121_944_4e-4
+        var poly = SIMD16<Float>(repeating: 1.987_569_15e-4)
+        poly = poly * r + 1.398_199_95e-3
+        poly = poly * r + 8.333_451_9e-3
+        poly = poly * r + 4.166_579_6e-2
+        poly = poly * r + 1.666_666_55e-1
+        poly = poly * r + 5.000_000_1e-1
+        let e = poly * (r * r) + r + 1
+        let bits = (unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+        return e * unsafeBitCast(bits, to: SIMD16<Float>.self)
+    }
+
+    /// Scalar `exp16`, the same approximation (for row tails).
+    @inline(__always)
+    static func exp1(_ x: Float) -> Float {
+        let x = min(max(x, -87), 88)
+        let shifted = x * 1.442_695_04 + 12_582_912
+        let n = shifted - 12_582_912
+        let r = x - n * 0.693_359_375 + n * 2.121_944_4e-4
+        var poly: Float = 1.987_569_15e-4
+        poly = poly * r + 1.398_199_95e-3
+        poly = poly * r + 8.333_451_9e-3
+        poly = poly * r + 4.166_579_6e-2
+        poly = poly * r + 1.666_666_55e-1
+        poly = poly * r + 5.000_000_1e-1
+        let e = poly * (r * r) + r + 1
+        return e * Float(bitPattern: (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
+    }
+
+    // MARK: naive references (for tests; generic so they can run in Double)
+
+    /// Naive `forward`: same layout and results, plain loops, exp in Double.
+    public static func forwardReference<F: BinaryFloatingPoint>(
+        _ out: UnsafeMutablePointer<F>,   // (B, T, C)
+        _ probs: UnsafeMutablePointer<F>, // (B, H, T, T)
+        _ qkv: UnsafePointer<F>,          // (B, T, 3C)
+        batch: Int, tokens T: Int, heads H: Int, headDim D: Int, causal: Bool
+    ) {
+        let C = H * D
+        let scale = 1 / F(D).squareRoot()
+        for b in 0..<batch {
+            for h in 0..<H {
+                let p = probs + (b * H + h) * T * T
+                for i in 0..<T {
+                    let n = causal ? i + 1 : T
+                    let q = qkv + (b * T + i) * 3 * C + h * D
+                    var m = -F.infinity
+                    for j in 0..<n {
+                        let k = qkv + (b * T + j) * 3 * C + C + h * D
+                        var s: F = 0
+                        for d in 0..<D { s += q[d] * k[d] }
+                        p[i * T + j] = s * scale
+                        m = max(m, s * scale)
+                    }
+                    var sum: F = 0
+                    for j in 0..<n {
+                        p[i * T + j] = F(Foundation.exp(Double(p[i * T + j] - m)))
+                        sum += p[i * T + j]
+                    }
+                    for j in 0..<T { p[i * T + j] = j < n ? p[i * T + j] / sum : 0 }
+                    let o = out + (b * T + i) * C + h * D
+                    for d in 0..<D {
+                        var acc: F = 0
+                        for j in 0..<n { acc += p[i * T + j] * qkv[(b * T + j) * 3 * C + 2 * C + h * D + d] }
+                        o[d] = acc
+                    }
+                }
+            }
+        }
+    }
+
+    /// Naive `backward`: overwrites dqkv (B, T, 3C) from dout (B, T, C), qkv and probs.
+    public static func backwardReference<F: BinaryFloatingPoint>(
+        _ dqkv: UnsafeMutablePointer<F>, // (B, T, 3C)
+        _ dout: UnsafePointer<F>,        // (B, T, C)
+        _ qkv: UnsafePointer<F>,         // (B, T, 3C)
+        _ probs: UnsafePointer<F>,       // (B, H, T, T)
+        batch: Int, tokens T: Int, heads H: Int, headDim D: Int, causal: Bool
+    ) {
+        let C = H * D
+        let scale = 1 / F(D).squareRoot()
+        dqkv.update(repeating: 0, count: batch * T * 3 * C)
+        func at(_ b: Int, _ t: Int, _ part: Int, _ h: Int) -> Int { (b * T + t) * 3 * C + part * C + h * D }
+        var ds = [F](repeating: 0, count: T)
+        for b in 0..<batch {
+            for h in 0..<H {
+                let p = probs + (b * H + h) * T * T
+                for i in 0..<T {
+                    let n = causal ? i + 1 : T
+                    let dO = dout + (b * T + i) * C + h * D
+                    // dP[i, j] = dO[i] · v[j];  dv[j] += p[i, j] · dO[i]
+                    for j in 0..<n {
+                        var s: F = 0
+                        for d in 0..<D {
+                            s += dO[d] * qkv[at(b, j, 2, h) + d]
+                            dqkv[at(b, j, 2, h) + d] += p[i * T + j] * dO[d]
+                        }
+                        ds[j] = s
+                    }
+                    var dot: F = 0
+                    for j in 0..<n { dot += p[i * T + j] * ds[j] }
+                    for j in 0..<n {
+                        let g = p[i * T + j] * (ds[j] - dot) * scale
+                        for d in 0..<D {
+                            dqkv[at(b, i, 0, h) + d] += g * qkv[at(b, j, 1, h) + d]
+                            dqkv[at(b, j, 1, h) + d] += g * qkv[at(b, i, 0, h) + d]
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
