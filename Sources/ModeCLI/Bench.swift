@@ -6,7 +6,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput; each subcommand prints one JSON line (same keys as the peer scripts).",
         discussion: "Compare figures as ratios measured back to back with the peers, at the same thread count.",
-        subcommands: [BenchGEMM.self]
+        subcommands: [BenchGEMM.self, BenchEmbed.self]
     )
 }
 
@@ -30,6 +30,17 @@ func printJSONLine(_ obj: [String: Any]) throws {
 
 /// Seconds elapsed since `start` (monotonic).
 func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+
+/// Peak resident set size of this process so far, in MiB.
+func peakRSSMiB() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    return Double(usage.ru_maxrss) / 1024
+}
 
 /// Rounds `x` to `places` decimals for reporting.
 func rounded(_ x: Double, _ places: Int = 2) -> Double {

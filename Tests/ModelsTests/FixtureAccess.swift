@@ -33,7 +33,7 @@ func miniLMDirectory() throws -> String {
     let env = ProcessInfo.processInfo.environment
     if let dir = env["MODE_MINILM_DIR"], !dir.isEmpty { return dir }
     let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    guard let dir = SentenceModelLocation.defaultMiniLM(environment: [:], executable: packageRoot.appendingPathComponent("x").path),
+    guard let dir = SentenceModelLocation.defaultMiniLM(environment: [:], workingDirectory: packageRoot.path, executable: nil),
           FileManager.default.fileExists(atPath: dir + "/model.safetensors") else { throw MiniLMMissing() }
     return dir
 }

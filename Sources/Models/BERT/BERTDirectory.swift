@@ -267,9 +267,10 @@ public enum SentenceModelLocation {
     /// `MODE_MINILM_DIR` when set; else the first `.deps/minilm` found in the working directory or
     /// the directory of the executable, or above either; nil when none holds a config.json.
     public static func defaultMiniLM(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                     workingDirectory: String = FileManager.default.currentDirectoryPath,
                                      executable: String? = CommandLine.arguments.first) -> String? {
         if let dir = environment["MODE_MINILM_DIR"], !dir.isEmpty { return dir }
-        var starts = [FileManager.default.currentDirectoryPath]
+        var starts = [workingDirectory]
         if let executable {
             let url = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
             starts.append(url.path)

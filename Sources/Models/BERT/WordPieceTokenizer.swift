@@ -96,6 +96,8 @@ struct VocabTrie: Sendable {
 /// cannot cover or longer than `maxInputCharsPerWord`, and `[CLS] … [SEP]` around each text.
 /// Immutable after construction; safe to use from several threads.
 public final class WordPieceTokenizer: @unchecked Sendable {
+    /// Where the vocabulary came from (a file path, for messages).
+    public let source: String
     public let options: BERTTextOptions
     /// Number of distinct ids (the largest id + 1).
     public let vocabularySize: Int
@@ -144,6 +146,7 @@ public final class WordPieceTokenizer: @unchecked Sendable {
             }
             return id
         }
+        self.source = source
         self.options = options
         self.vocabularySize = Int(maxID) + 1
         self.unkID = try require(unkToken, "unk_token")
