@@ -25,6 +25,8 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Data", targets: ["Data"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "MoDE", targets: ["MoDE"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -49,10 +51,16 @@ let package = Package(
         // MARK: Data — tar/WebDataset shards, images, loaders, benchmark tasks, synthetic corpus
         .target(name: "Data", dependencies: ["Tensor"], swiftSettings: numericSwift),
 
+        // MARK: Tokenizers — open_clip's CLIP BPE tokenizer and text cleaning (Foundation only)
+        .target(name: "Tokenizers"),
+
+        // MARK: MoDE — training runs, expert selection, routing, ensembles, reports
+        .target(name: "MoDE", dependencies: ["Models", "Data", "Tokenizers", "NN"], swiftSettings: numericSwift),
+
         // MARK: CLI — the `mode` executable (thin: parse, validate, call one library function)
         .executableTarget(
             name: "ModeCLI",
-            dependencies: ["Tensor", "NN", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Tensor", "NN", "Models", "Tokenizers", "Data", "MoDE", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numericSwift
         ),
 
@@ -68,6 +76,8 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: numericSwift
         ),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MoDETests", dependencies: ["MoDE", "TestSupport"], swiftSettings: numericSwift),
     ],
     swiftLanguageModes: [.v5]
 )

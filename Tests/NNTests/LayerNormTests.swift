@@ -41,11 +41,11 @@ import TestSupport
         let cache = LayerNorm.Cache(rows: rows)
         func loss() -> Double {
             ln.forward(y.data, x.data, rows: rows, cache: cache, arena)
-            return weightedSum(w, y.data)
+            return LayerCheck.weightedSum(y, w)
         }
-        let nx = floatNumericalGradient(x.data, count: x.count, h: 1e-2, loss)
-        let nw = floatNumericalGradient(arena.value(ln.weight), count: dim, h: 1e-2, loss)
-        let nb = floatNumericalGradient(arena.value(ln.bias), count: dim, h: 1e-2, loss)
+        let nx = LayerCheck.numericGradient(x.data, count: x.count, loss)
+        let nw = LayerCheck.numericGradient(arena.value(ln.weight), count: dim, loss)
+        let nb = LayerCheck.numericGradient(arena.value(ln.bias), count: dim, loss)
         _ = loss()
         arena.zeroGrad()
         ln.backward(dx: dx.data, dy: w.data, x: x.data, rows: rows, cache: cache, arena)

@@ -24,34 +24,13 @@ func expectParameterGradients(_ arena: ParameterArena, _ f: SafeTensorsFile, rel
     }
 }
 
-/// Σ w ⊙ y accumulated in Double.
-func weightedSum(_ w: Tensor, _ y: UnsafePointer<Float>) -> Double {
-    var s = 0.0
-    for i in 0..<w.count { s += Double(w.data[i]) * Double(y[i]) }
-    return s
-}
-
-/// Central differences of `loss` with respect to the `count` Floats at `v`, step `h`. Each
-/// difference is divided by the step actually taken in Float ((v + h) − (v − h)).
-func floatNumericalGradient(_ v: UnsafeMutablePointer<Float>, count: Int, h: Float, _ loss: () -> Double) -> [Double] {
-    (0..<count).map { i in
-        let saved = v[i]
-        let up = saved + h, down = saved - h
-        v[i] = up
-        let lp = loss()
-        v[i] = down
-        let lm = loss()
-        v[i] = saved
-        return (lp - lm) / (Double(up) - Double(down))
-    }
-}
-
-/// Expects |analytic − numeric| ≤ absTol + relTol · |numeric| elementwise.
-func expectGradientsAgree(_ analytic: UnsafePointer<Float>, _ numeric: [Double], absTol: Double, relTol: Double,
+/// Expects |analytic − numeric| ≤ absTol + relTol · |numeric| elementwise (numeric from
+/// `LayerCheck.numericGradient`).
+func expectGradientsAgree(_ analytic: UnsafePointer<Float>, _ numeric: Tensor, absTol: Double, relTol: Double,
                           _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
     var worst = 0.0, at = -1
     for i in 0..<numeric.count {
-        let excess = abs(Double(analytic[i]) - numeric[i]) / (absTol + relTol * abs(numeric[i]))
+        let excess = abs(Double(analytic[i]) - Double(numeric[i])) / (absTol + relTol * abs(Double(numeric[i])))
         if !(excess <= worst) { worst = excess; at = i }
     }
     if at >= 0 && !(worst <= 1) {

@@ -29,10 +29,10 @@ import TestSupport
         let cache = mlp.makeCache(rows: rows)
         func loss() -> Double {
             mlp.forward(y.data, x.data, rows: rows, cache: cache, arena)
-            return weightedSum(w, y.data)
+            return LayerCheck.weightedSum(y, w)
         }
-        let nx = floatNumericalGradient(x.data, count: x.count, h: 1e-2, loss)
-        let nps = arena.params.map { floatNumericalGradient(arena.value($0), count: $0.count, h: 1e-2, loss) }
+        let nx = LayerCheck.numericGradient(x.data, count: x.count, loss)
+        let nps = arena.params.map { LayerCheck.numericGradient(arena.value($0), count: $0.count, loss) }
         _ = loss()
         arena.zeroGrad()
         mlp.backward(dx: dx.data, dy: w.data, x: x.data, rows: rows, cache: cache, arena)

@@ -73,41 +73,10 @@ public enum Attention {
 
     // MARK: row kernels
 
-    /// row[0..<valid] = softmax(row[0..<valid]); row[valid..<count] = 0.
+    /// row[0..<valid] = softmax(row[0..<valid]); row[valid..<count] = 0 (the shared row kernel).
     @inline(__always)
     static func softmaxRow(_ row: UnsafeMutablePointer<Float>, valid n: Int, count: Int) {
-        let raw = UnsafeMutableRawPointer(row)
-        let whole = n & ~15
-        var m16 = SIMD16<Float>(repeating: -.infinity)
-        var j = 0
-        while j < whole {
-            m16 = lanewiseMax(m16, raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self))
-            j += 16
-        }
-        var m = horizontalMax(m16)
-        for t in whole..<n { m = max(m, row[t]) }
-        var s16 = SIMD16<Float>(repeating: 0)
-        j = 0
-        while j < whole {
-            let e = exp16(raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self) - m)
-            raw.storeBytes(of: e, toByteOffset: j * 4, as: SIMD16<Float>.self)
-            s16 += e
-            j += 16
-        }
-        var s = horizontalSum(s16)
-        for t in whole..<n {
-            row[t] = exp1(row[t] - m)
-            s += row[t]
-        }
-        let inv = 1 / s
-        j = 0
-        while j < whole {
-            let x = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self) * inv
-            raw.storeBytes(of: x, toByteOffset: j * 4, as: SIMD16<Float>.self)
-            j += 16
-        }
-        for t in whole..<n { row[t] *= inv }
-        for t in n..<count { row[t] = 0 }
+        Softmax.forwardRow(row, row, valid: n, cols: count, scale: 1)
     }
 
     /// Softmax backward over one row, in place: ds[j] = p[j] · (ds[j] − Σ_k p[k] · ds[k]) for
@@ -136,22 +105,6 @@ public enum Attention {
         for t in n..<count { ds[t] = 0 }
     }
 
-    /// The largest lane (halving the vector: no per-lane stores).
-    @inline(__always)
-    static func horizontalMax(_ v: SIMD16<Float>) -> Float {
-        let a = lanewiseMax(v.lowHalf, v.highHalf)
-        let b = lanewiseMax(a.lowHalf, a.highHalf)
-        let c = lanewiseMax(b.lowHalf, b.highHalf)
-        return max(c[0], c[1])
-    }
-
-    // Lane-wise maxima as a compare and blend, one overload per width: the standard library's
-    // `pointwiseMax`, and comparisons on a generic SIMD type, go lane by lane through memory.
-    @inline(__always) static func lanewiseMax(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a.replacing(with: b, where: a .< b) }
-    @inline(__always) static func lanewiseMax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: a .< b) }
-    @inline(__always) static func lanewiseMax(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> { a.replacing(with: b, where: a .< b) }
-    @inline(__always) static func lanewiseMax(_ a: SIMD2<Float>, _ b: SIMD2<Float>) -> SIMD2<Float> { a.replacing(with: b, where: a .< b) }
-
     /// The sum of the lanes (halving the vector).
     @inline(__always)
     static func horizontalSum(_ v: SIMD16<Float>) -> Float {
@@ -159,45 +112,6 @@ public enum Attention {
         let b = a.lowHalf + a.highHalf
         let c = b.lowHalf + b.highHalf
         return c[0] + c[1]
-    }
-
-    /// eˣ lane-wise, within about 2 ulp for x in [−87, 88] (inputs are clamped to that range):
-    /// x = n·ln2 + r with |r| ≤ ln2/2, eʳ by a degree-7 polynomial, 2ⁿ built in the exponent bits.
-    @inline(__always)
-    static func exp16(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let hi = SIMD16<Float>(repeating: 88), lo = SIMD16<Float>(repeating: -87)
-        let x = x.replacing(with: hi, where: hi .< x).replacing(with: lo, where: x .< lo)
-        // n = round(x / ln2): adding 1.5·2²³ rounds to an integer held in the low mantissa bits.
-        let shifted = x * 1.442_695_04 + 12_582_912
-        let n = shifted - 12_582_912
-        // ln2 split in two so that n · ln2High is exact in Float.
-        let r = x - n * 0.693_359_375 + n * 2.121_944_4e-4
-        var poly = SIMD16<Float>(repeating: 1.987_569_15e-4)
-        poly = poly * r + 1.398_199_95e-3
-        poly = poly * r + 8.333_451_9e-3
-        poly = poly * r + 4.166_579_6e-2
-        poly = poly * r + 1.666_666_55e-1
-        poly = poly * r + 5.000_000_1e-1
-        let e = poly * (r * r) + r + 1
-        let bits = (unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
-        return e * unsafeBitCast(bits, to: SIMD16<Float>.self)
-    }
-
-    /// Scalar `exp16`, the same approximation (for row tails).
-    @inline(__always)
-    static func exp1(_ x: Float) -> Float {
-        let x = min(max(x, -87), 88)
-        let shifted = x * 1.442_695_04 + 12_582_912
-        let n = shifted - 12_582_912
-        let r = x - n * 0.693_359_375 + n * 2.121_944_4e-4
-        var poly: Float = 1.987_569_15e-4
-        poly = poly * r + 1.398_199_95e-3
-        poly = poly * r + 8.333_451_9e-3
-        poly = poly * r + 4.166_579_6e-2
-        poly = poly * r + 1.666_666_55e-1
-        poly = poly * r + 5.000_000_1e-1
-        let e = poly * (r * r) + r + 1
-        return e * Float(bitPattern: (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
     }
 
     // MARK: naive references (for tests; generic so they can run in Double)

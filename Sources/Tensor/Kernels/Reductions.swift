@@ -46,7 +46,7 @@ public enum Reduce {
     public static func max(_ x: UnsafePointer<Float>, count: Int) -> Float {
         var m = SIMD16<Float>(repeating: -.infinity)
         var i = 0
-        while i + 16 <= count { m = pointwiseMax(m, load16(x + i)); i += 16 }
+        while i + 16 <= count { m = VectorMath.max(m, load16(x + i)); i += 16 }
         var r = m.max()
         while i < count { if x[i] > r { r = x[i] }; i += 1 }
         return r

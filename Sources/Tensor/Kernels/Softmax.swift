@@ -19,46 +19,40 @@ public enum Softmax {
     @inline(__always) @discardableResult
     static func forwardRow(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
                            valid n: Int, cols: Int, scale: Float) -> (max: Float, sum: Float) {
-        let full = n & ~15, tail = n - full
-        let tailMask = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .< Int32(tail)
-        // Max of scale·x over the valid entries.
+        // Vectors cover 0..<n in steps of 16. A vector reads and writes all 16 lanes while they lie
+        // inside the row (entries past `valid` are masked: −∞ for the max, 0 for the sum and the
+        // output), and only the lanes inside the row at the row's end.
+        let lane = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
         var m16 = SIMD16<Float>(repeating: -.infinity)
         var i = 0
-        while i < full {
-            m16 = pointwiseMax(m16, load16(x + i) * scale)
+        while i < n {
+            let inRow = cols - i
+            var v = (inRow >= 16 ? load16(x + i) : loadPartial(x + i, inRow)) * scale
+            if n - i < 16 { v.replace(with: -.infinity, where: lane .>= Int32(n - i)) }
+            m16 = VectorMath.max(m16, v)
             i += 16
-        }
-        if tail > 0 {
-            var v = loadPartial(x + full, tail) * scale
-            v.replace(with: -.infinity, where: .!tailMask)
-            m16 = pointwiseMax(m16, v)
         }
         let mx = m16.max()
         let m = SIMD16<Float>(repeating: mx)
-        // e = exp(scale·x − max), and its sum.
         var s16 = SIMD16<Float>(repeating: 0)
         i = 0
-        while i < full {
-            let e = VectorMath.exp(load16(x + i) * scale - m)
-            store16(y + i, e)
+        while i < n {
+            let inRow = cols - i
+            var e = VectorMath.exp((inRow >= 16 ? load16(x + i) : loadPartial(x + i, inRow)) * scale - m)
+            if n - i < 16 { e.replace(with: 0, where: lane .>= Int32(n - i)) }
+            if inRow >= 16 { store16(y + i, e) } else { storePartial(y + i, e, inRow) }
             s16 += e
             i += 16
-        }
-        if tail > 0 {
-            var e = VectorMath.exp(loadPartial(x + full, tail) * scale - m)
-            e.replace(with: 0, where: .!tailMask)
-            storePartial(y + full, e, tail)
-            s16 += e
         }
         let sum = s16.sum()
         let inv = 1 / sum
         i = 0
-        while i < full {
-            store16(y + i, load16(y + i) * inv)
+        while i < n {
+            let inRow = cols - i
+            if inRow >= 16 { store16(y + i, load16(y + i) * inv) } else { storePartial(y + i, loadPartial(y + i, inRow) * inv, inRow) }
             i += 16
         }
-        for c in full..<n { y[c] *= inv }
-        if n < cols { (y + n).update(repeating: 0, count: cols - n) }
+        if i < cols { (y + i).update(repeating: 0, count: cols - i) }
         return (mx, sum)
     }
 

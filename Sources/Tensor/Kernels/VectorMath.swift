@@ -1,55 +1,84 @@
 import Foundation
 
-/// A SIMD vector of Float with a same-width Int32 vector for bit manipulation; lets the
-/// elementary functions below be written once for SIMD4/8/16.
-public protocol FloatVector: SIMD where Scalar == Float {
-    associatedtype Bits: SIMD where Bits.Scalar == Int32
-}
-
-extension SIMD4: FloatVector where Scalar == Float { public typealias Bits = SIMD4<Int32> }
-extension SIMD8: FloatVector where Scalar == Float { public typealias Bits = SIMD8<Int32> }
-extension SIMD16: FloatVector where Scalar == Float { public typealias Bits = SIMD16<Int32> }
-
-/// Vectorised elementary functions on SIMD vectors of Float (exp, erf, tanh, sigmoid), each within
-/// about 1–2 ulp of the correctly rounded value (tests state the measured bounds). The polynomial
-/// coefficients are least-squares (near-minimax) fits made for this file; they are not taken from
-/// a library. NaN inputs give NaN.
+/// Vectorised elementary functions on SIMD16<Float> (exp, erf, tanh, sigmoid), each within
+/// about 1–2 ulp of the correctly rounded value (tests state the measured bounds), with SIMD8
+/// overloads. The polynomial coefficients are least-squares (near-minimax) fits made for this
+/// file; they are not taken from a library. NaN inputs give NaN (it flows through the arithmetic:
+/// every range test below is false for NaN, so no lane is replaced).
+///
+/// Performance notes (measured; each point made a 2–100× difference):
+/// - The code is written on the concrete type: the standard library's SIMD operations compile to
+///   vector instructions for concrete vector types, but code generic over `SIMD` (even when
+///   specialised) and `clamped` / `pointwiseMin` / `pointwiseMax` fall back to scalar loops.
+/// - Lane selection uses `replace(with:where:)`, which compiles to blends; a hand-written
+///   bit-mask select compiles to scalar mask shuffling.
+/// - The functions are `@_transparent`: each `replace` is a 16-lane loop until LLVM vectorises
+///   it, so the optimizer sees these bodies as large and stops inlining `@inline(__always)`
+///   functions into kernels that use several of them; an out-of-line call per vector halves the
+///   speed (constants are re-materialised on every call).
 public enum VectorMath {
+    public typealias V = SIMD16<Float>
+    public typealias Bits = SIMD16<Int32>
+
     // MARK: helpers
 
-    @inlinable @inline(__always)
-    static func bits<V: FloatVector>(_ x: V) -> V.Bits { unsafeBitCast(x, to: V.Bits.self) }
+    @_transparent @usableFromInline
+    static func bits(_ x: V) -> Bits { unsafeBitCast(x, to: Bits.self) }
 
-    @inlinable @inline(__always)
-    static func float<V: FloatVector>(_ b: V.Bits) -> V { unsafeBitCast(b, to: V.self) }
+    @_transparent @usableFromInline
+    static func float(_ b: Bits) -> V { unsafeBitCast(b, to: V.self) }
 
     /// c + a·b, fused.
-    @inlinable @inline(__always)
-    static func fma<V: FloatVector>(_ a: V, _ b: V, _ c: Float) -> V { V(repeating: c).addingProduct(a, b) }
+    @_transparent @usableFromInline
+    static func fma(_ a: V, _ b: V, _ c: Float) -> V { V(repeating: c).addingProduct(a, b) }
+
+    /// x limited to [lo, hi]; NaN stays NaN.
+    @_transparent @usableFromInline
+    static func clamp(_ x: V, _ lo: Float, _ hi: Float) -> V {
+        var y = x
+        y.replace(with: lo, where: x .< lo)
+        y.replace(with: hi, where: x .> hi)
+        return y
+    }
+
+    /// Lane-wise maximum that ignores NaN in `b` (keeps `a` there).
+    @_transparent
+    public static func max(_ a: V, _ b: V) -> V {
+        var y = a
+        y.replace(with: b, where: b .> a)
+        return y
+    }
 
     /// |x| and the sign bits of x.
-    @inlinable @inline(__always)
-    static func splitSign<V: FloatVector>(_ x: V) -> (magnitude: V, sign: V.Bits) {
+    @_transparent @usableFromInline
+    static func splitSign(_ x: V) -> (magnitude: V, sign: Bits) {
         let b = bits(x)
-        return (float(b & V.Bits(repeating: 0x7FFF_FFFF)), b & V.Bits(repeating: Int32(bitPattern: 0x8000_0000)))
+        return (float(b & Bits(repeating: 0x7FFF_FFFF)), b & Bits(repeating: Int32(bitPattern: 0x8000_0000)))
     }
 
     // MARK: exp
 
     /// eˣ per lane. Results below the smallest normal Float (x < −87.34) are flushed to 0;
     /// x > 88.72 gives +∞.
-    @inlinable @inline(__always)
-    public static func exp<V: FloatVector>(_ x: V) -> V {
+    @_transparent
+    public static func exp(_ x: V) -> V {
+        var y = expInRange(clamp(x, -88, 88.8))
+        y.replace(with: 0, where: x .< -87.336_54)
+        return y
+    }
+
+    /// eˣ for x in [−88, 88.8] (no range or NaN handling; the caller guarantees the range).
+    @_transparent @usableFromInline
+    static func expInRange(_ x: V) -> V {
         let log2e: Float = 1.442_695_04
         // ln 2 split so that n·ln2Hi is exact for |n| ≤ 256 (Cody–Waite reduction).
         let ln2Hi: Float = 0.693_359_375
         let ln2Lo: Float = -2.121_944_4e-4
-        let xc = x.clamped(lowerBound: V(repeating: -88), upperBound: V(repeating: 88.8))
         // Round x·log2(e) to the nearest integer n by adding 1.5·2²³: n sits in the low bits.
         let magic: Float = 12_582_912
-        let t = xc * log2e + magic
+        let t = x * log2e + magic
         let n = t - magic
-        var r = xc.addingProduct(n, V(repeating: -ln2Hi))
+        var r = x.addingProduct(n, V(repeating: -ln2Hi))
         r = r.addingProduct(n, V(repeating: -ln2Lo))
         // eʳ = 1 + r + r²·P(r) on |r| ≤ ln2 / 2.
         var p = fma(V(repeating: 1.990_757e-4), r, 1.393_364_3e-3)
@@ -57,24 +86,19 @@ public enum VectorMath {
         p = fma(p, r, 4.166_646_7e-2)
         p = fma(p, r, 1.666_666_7e-1)
         p = fma(p, r, 0.5)
-        var y = r.addingProduct(r * r, p) + 1
+        let y = r.addingProduct(r * r, p) + 1
         // Scale by 2ⁿ as 2^(n/2)·2^(n−n/2) so n = 128 (x near the overflow edge) stays exact.
         let ni = bits(t) &- bits(V(repeating: magic))
         let n1 = ni &>> 1
         let n2 = ni &- n1
-        let s1: V = float((n1 &+ 127) &<< 23)
-        let s2: V = float((n2 &+ 127) &<< 23)
-        y = y * s1 * s2
-        y.replace(with: 0, where: x .< -87.336_54)
-        y.replace(with: x, where: x .!= x)
-        return y
+        return y * float((n1 &+ 127) &<< 23) * float((n2 &+ 127) &<< 23)
     }
 
     // MARK: erf
 
     /// erf(x) per lane, within about 1.1 ulp (measured against a correctly rounded reference).
-    @inlinable @inline(__always)
-    public static func erf<V: FloatVector>(_ x: V) -> V {
+    @_transparent
+    public static func erf(_ x: V) -> V {
         let (a, sign) = splitSign(x)
         // |x| < 0.921875: erf(x) = x + x·P(x²).
         let t = a * a
@@ -87,7 +111,7 @@ public enum VectorMath {
         let small = a.addingProduct(a, p)
         // 0.921875 ≤ |x| < 3.95: erfc(x) = e^(−x²)·R(x), R a polynomial in x − 2.4; erf = 1 − erfc.
         // Above 3.95 erf rounds to 1.
-        let ac = a.clamped(lowerBound: V(repeating: 0.921_875), upperBound: V(repeating: 3.95))
+        let ac = clamp(a, 0.921_875, 3.95)
         let u = ac - 2.4
         var q = fma(V(repeating: -4.875_802e-7), u, 2.219_354_7e-6)
         q = fma(q, u, -5.368_555_3e-6)
@@ -102,21 +126,20 @@ public enum VectorMath {
         q = fma(q, u, 2.184_987_2e-1)
         let x2 = ac * ac
         let x2err = (-x2).addingProduct(ac, ac)  // ac² = x2 + x2err exactly
-        var erfc = exp(-x2) * q
+        var erfc = expInRange(-x2) * q  // −x2 ∈ [−15.7, −0.84]
         erfc = erfc.addingProduct(-erfc, x2err)  // · e^(−x2err) ≈ 1 − x2err
         var y = 1 - erfc
         y.replace(with: small, where: a .< 0.921_875)
         y.replace(with: 1, where: a .>= 3.95)
         y = float(bits(y) | sign)
-        y.replace(with: x, where: x .!= x)
         return y
     }
 
     // MARK: tanh, sigmoid
 
     /// tanh(x) per lane.
-    @inlinable @inline(__always)
-    public static func tanh<V: FloatVector>(_ x: V) -> V {
+    @_transparent
+    public static func tanh(_ x: V) -> V {
         let (a, sign) = splitSign(x)
         // |x| < 0.625: tanh(x) = x + x³·Q(x²).
         let t = a * a
@@ -130,62 +153,109 @@ public enum VectorMath {
         var y = 1 - 2 / (exp(a + a) + 1)
         y.replace(with: small, where: a .< 0.625)
         y = float(bits(y) | sign)
-        y.replace(with: x, where: x .!= x)
         return y
     }
 
     /// 1 / (1 + e^(−x)) per lane.
-    @inlinable @inline(__always)
-    public static func sigmoid<V: FloatVector>(_ x: V) -> V {
+    @_transparent
+    public static func sigmoid(_ x: V) -> V {
         1 / (1 + exp(-x))
     }
 
+    // MARK: SIMD8 overloads (through the 16-wide code)
+
+    /// eˣ per lane.
+    @_transparent
+    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> { exp(V(lowHalf: x, highHalf: x)).lowHalf }
+    /// erf(x) per lane.
+    @_transparent
+    public static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> { erf(V(lowHalf: x, highHalf: x)).lowHalf }
+    /// tanh(x) per lane.
+    @_transparent
+    public static func tanh(_ x: SIMD8<Float>) -> SIMD8<Float> { tanh(V(lowHalf: x, highHalf: x)).lowHalf }
+    /// 1 / (1 + e^(−x)) per lane.
+    @_transparent
+    public static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> { sigmoid(V(lowHalf: x, highHalf: x)).lowHalf }
+
     // MARK: arrays
 
-    /// y (count) = f(x (count)) elementwise for one of the functions above; in place (y == x) works.
-    @inlinable
-    public static func apply(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int,
-                             _ f: (SIMD16<Float>) -> SIMD16<Float>) {
+    /// y (count) = eˣ (count) elementwise; in place (y == x) works.
+    public static func exp(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
         var i = 0
-        while i + 16 <= count {
-            store16(y + i, f(load16(x + i)))
+        while i < count {
+            let m = Swift.min(16, count - i)
+            let r = exp(m == 16 ? load16(x + i) : loadPartial(x + i, m))
+            if m == 16 { store16(y + i, r) } else { storePartial(y + i, r, m) }
             i += 16
         }
-        if i < count { storePartial(y + i, f(loadPartial(x + i, count - i)), count - i) }
+    }
+
+    /// y (count) = erf(x (count)) elementwise; in place (y == x) works.
+    public static func erf(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        var i = 0
+        while i < count {
+            let m = Swift.min(16, count - i)
+            let r = erf(m == 16 ? load16(x + i) : loadPartial(x + i, m))
+            if m == 16 { store16(y + i, r) } else { storePartial(y + i, r, m) }
+            i += 16
+        }
+    }
+
+    /// y (count) = tanh(x (count)) elementwise; in place (y == x) works.
+    public static func tanh(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        var i = 0
+        while i < count {
+            let m = Swift.min(16, count - i)
+            let r = tanh(m == 16 ? load16(x + i) : loadPartial(x + i, m))
+            if m == 16 { store16(y + i, r) } else { storePartial(y + i, r, m) }
+            i += 16
+        }
+    }
+
+    /// y (count) = sigmoid(x (count)) elementwise; in place (y == x) works.
+    public static func sigmoid(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        var i = 0
+        while i < count {
+            let m = Swift.min(16, count - i)
+            let r = sigmoid(m == 16 ? load16(x + i) : loadPartial(x + i, m))
+            if m == 16 { store16(y + i, r) } else { storePartial(y + i, r, m) }
+            i += 16
+        }
     }
 }
 
 // MARK: - unaligned SIMD loads and stores
 
 /// Loads 16 floats from `p` (any alignment).
-@inlinable @inline(__always)
+@_transparent @usableFromInline
 func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
 
 /// Stores 16 floats at `p` (any alignment).
-@inlinable @inline(__always)
+@_transparent @usableFromInline
 func store16(_ p: UnsafeMutablePointer<Float>, _ v: SIMD16<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
 }
 
 /// Loads `n` < 16 floats from `p`; the other lanes are `pad`.
-@inlinable @inline(__always)
+@_transparent @usableFromInline
 func loadPartial(_ p: UnsafePointer<Float>, _ n: Int, pad: Float = 0) -> SIMD16<Float> {
+    // A byte copy into the vector's storage: setting lanes one by one compiles to slow code.
     var v = SIMD16<Float>(repeating: pad)
-    for i in 0..<n { v[i] = p[i] }
+    withUnsafeMutableBytes(of: &v) { $0.baseAddress!.copyMemory(from: p, byteCount: n * MemoryLayout<Float>.stride) }
     return v
 }
 
 /// Stores the first `n` < 16 lanes of `v` at `p`.
-@inlinable @inline(__always)
+@_transparent @usableFromInline
 func storePartial(_ p: UnsafeMutablePointer<Float>, _ v: SIMD16<Float>, _ n: Int) {
-    for i in 0..<n { p[i] = v[i] }
+    withUnsafeBytes(of: v) { UnsafeMutableRawPointer(p).copyMemory(from: $0.baseAddress!, byteCount: n * MemoryLayout<Float>.stride) }
 }
 
 /// Elements per parallel chunk below which a row-wise kernel runs on one thread.
 @usableFromInline let parallelGrainElements = 16_384
 
 /// Rows per chunk so a chunk holds at least `parallelGrainElements` elements.
-@inlinable @inline(__always)
+@_transparent @usableFromInline
 func rowGrain(_ cols: Int) -> Int { max(1, parallelGrainElements / max(1, cols)) }
 
 // MARK: - elementary functions for the generic references
