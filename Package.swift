@@ -46,7 +46,9 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: numericSwift),
 
         // MARK: Models — CLIP and BERT (caption encoder: WordPiece tokenizer, encoder, pooling) built from NN layers
-        .target(name: "Models", dependencies: ["NN"], swiftSettings: numericSwift),
+        // Optimised in debug builds too: the MiniLM parity test runs a 22M-parameter encoder.
+        .target(name: "Models", dependencies: ["NN"],
+                swiftSettings: numericSwift + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         // MARK: Data — tar/WebDataset shards, images, loaders, benchmark tasks, synthetic corpus
         .target(name: "Data", dependencies: ["Tensor"], swiftSettings: numericSwift),

@@ -85,6 +85,7 @@ private func cosine(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: I
         let batch = encoder.tokenizer.encodeBatch(texts, maxLength: 40)
         let ref = encoder.model.forwardReference(batch, as: Double.self)
         expectClose(ref.pooled!.map(Float.init), try f.tensor("pooler_output"), relTol: 1e-5, "reference pooler_output")
+        withExtendedLifetime(ws) {}
 
         // embed() = the pooler output, L2-normalised.
         let e = encoder.embed(texts, batchSize: 4)
@@ -138,6 +139,7 @@ private func cosine(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: I
             }
             expectClose(out, Tensor(shape: [lengths.count, 24], values: want.map(Float.init)), relTol: 1e-4, "pooling \(mode)")
         }
+        withExtendedLifetime(ws) {}
     }
 
     /// The attention kernel alone against its reference: head width 20 (a partial SIMD tail),
@@ -214,9 +216,10 @@ private func cosine(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: I
             let e = try SentenceEncoder(directory: dir)
             let tokens = e.tokenize(texts)
             let seqs = PackedSequences(lengths: tokens.map(\.count))
-            let x = e.model.encode(ids: tokens.flatMap { $0 }, seqs, workspace: BERTModel.Workspace())
+            let ws = BERTModel.Workspace()
+            let x = e.model.encode(ids: tokens.flatMap { $0 }, seqs, workspace: ws)
             let out = Tensor(shape: [texts.count, 32])
-            e.model.pool(out.data, x, seqs, mode: .clsPooler)
+            withExtendedLifetime(ws) { e.model.pool(out.data, x, seqs, mode: .clsPooler) }
             // F16 rounds each weight to 11 bits (relative 5e-4); through 2 layers ~1e-2.
             expectClose(out, want, relTol: tol, "pooler output from \(dir.hasSuffix("/") ? dir : dir)")
         }

@@ -1,3 +1,4 @@
+import Foundation
 import Tensor
 
 // Inference kernels specific to the BERT encoder: packed variable-length sequences (no padding
@@ -158,8 +159,10 @@ public enum BERTKernels {
         let C = H * D
         let scale = 1 / Float(D).squareRoot()
         let longest = seqs.lengths.max() ?? 0
+        let direct = min(longest, directAttentionLimit), directPadded = (direct + 15) & ~15
+        let workSize = max(longest * longest, direct * directPadded + D * directPadded, 1)
         Matmul.forEachSingleThreaded(seqs.count * H) { pairs in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, longest * longest))
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: workSize)
             defer { scores.deallocate() }
             for pair in pairs {
                 let (s, h) = pair.quotientAndRemainder(dividingBy: H)
@@ -179,23 +182,32 @@ public enum BERTKernels {
     }
 
     /// One (sequence, head): out (L, D; row stride ldOut) from q, k, v (L, D; row stride ld).
+    /// `work` holds L·roundUp16(L) scores followed by kᵀ (D, roundUp16(L)), so each score row
+    /// is a few vector FMAs: row_i[j..j+16] = Σ_c q_i[c] · kᵀ[c][j..j+16].
     @inline(__always)
     private static func attendDirect(_ out: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>,
-                                     _ v: UnsafePointer<Float>, _ row: UnsafeMutablePointer<Float>,
+                                     _ v: UnsafePointer<Float>, _ work: UnsafeMutablePointer<Float>,
                                      L: Int, D: Int, ld: Int, ldOut: Int, scale: Float) {
+        let Lp = (L + 15) & ~15
+        let kt = work + L * Lp
+        // kᵀ (D, Lp), zero beyond L.
+        for c in 0..<D {
+            let row = kt + c * Lp
+            for j in 0..<L { row[j] = k[j * ld + c] }
+            for j in L..<Lp { row[j] = 0 }
+        }
         let full = D & ~15, tail = D - full
         for i in 0..<L {
             let qi = q + i * ld
-            for j in 0..<L {
-                let kj = k + j * ld
+            let row = work + i * Lp
+            var jc = 0
+            while jc < Lp {
                 var acc = SIMD16<Float>(repeating: 0)
-                var c = 0
-                while c < full { acc = acc.addingProduct(load16(qi + c), load16(kj + c)); c += 16 }
-                var s = acc.sum()
-                for t in full..<D { s += qi[t] * kj[t] }
-                row[j] = s * scale
+                for c in 0..<D { acc = acc.addingProduct(SIMD16(repeating: qi[c]), load16(kt + c * Lp + jc)) }
+                store16(row + jc, acc * scale)
+                jc += 16
             }
-            softmaxRow(row, count: L)
+            softmaxPaddedRow(row, valid: L, padded: Lp)
             let oi = out + i * ldOut
             var c = 0
             while c < full {
@@ -212,33 +224,65 @@ public enum BERTKernels {
         }
     }
 
-    /// row (n) = softmax(row) in place.
+    /// row (padded) = softmax of its first `valid` entries in place, 0 beyond; `padded` is a
+    /// multiple of 16, so every access is a whole vector.
     @inline(__always)
-    private static func softmaxRow(_ row: UnsafeMutablePointer<Float>, count n: Int) {
-        let full = n & ~15, tail = n - full
-        var m16 = SIMD16<Float>(repeating: -.infinity)
-        var j = 0
-        while j < full { m16 = pointwiseMax(m16, load16(row + j)); j += 16 }
-        if tail > 0 { m16 = pointwiseMax(m16, loadPartial(row + full, tail, pad: -.infinity)) }
-        let m = SIMD16<Float>(repeating: m16.max())
+    private static func softmaxPaddedRow(_ row: UnsafeMutablePointer<Float>, valid n: Int, padded: Int) {
+        for j in n..<padded { row[j] = -.infinity }
+        var m16 = load16(row)
+        var j = 16
+        while j < padded { m16 = VectorMath.max(m16, load16(row + j)); j += 16 }
+        let m = SIMD16<Float>(repeating: horizontalMax(m16))
         var s16 = SIMD16<Float>(repeating: 0)
         j = 0
-        while j < full {
+        while j < padded {
             let e = VectorMath.exp(load16(row + j) - m)
             store16(row + j, e)
             s16 += e
             j += 16
         }
-        if tail > 0 {
-            var e = VectorMath.exp(loadPartial(row + full, tail) - m)
-            e.replace(with: 0, where: SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .>= Int32(tail))
-            storePartial(row + full, e, tail)
-            s16 += e
+        let inv = SIMD16<Float>(repeating: 1 / s16.sum())
+        j = 0
+        while j < padded { store16(row + j, load16(row + j) * inv); j += 16 }
+    }
+
+    /// row (n) = softmax(row) in place, for any n ≥ 1.
+    @inline(__always)
+    private static func softmaxRow(_ row: UnsafeMutablePointer<Float>, count n: Int) {
+        let full = n & ~15
+        var m: Float = -.infinity
+        if full > 0 {
+            var m16 = load16(row)
+            var j = 16
+            while j < full { m16 = VectorMath.max(m16, load16(row + j)); j += 16 }
+            m = horizontalMax(m16)
         }
-        let inv = 1 / s16.sum()
+        for t in full..<n { m = Swift.max(m, row[t]) }
+        let m16 = SIMD16<Float>(repeating: m)
+        var s16 = SIMD16<Float>(repeating: 0)
+        var j = 0
+        while j < full {
+            let e = VectorMath.exp(load16(row + j) - m16)
+            store16(row + j, e)
+            s16 += e
+            j += 16
+        }
+        var s = s16.sum()
+        for t in full..<n {
+            row[t] = Foundation.exp(row[t] - m)
+            s += row[t]
+        }
+        let inv = 1 / s
         j = 0
         while j < full { store16(row + j, load16(row + j) * inv); j += 16 }
         for t in full..<n { row[t] *= inv }
+    }
+
+    @inline(__always)
+    private static func horizontalMax(_ v: SIMD16<Float>) -> Float {
+        var m = v[0]
+        for i in 1..<16 where v[i] > m { m = v[i] }
+        return m
     }
 
     /// Reference for `attention`: padded batch (B, T) with `mask` (B, T) of 1 (token) / 0
