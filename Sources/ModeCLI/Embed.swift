@@ -37,10 +37,13 @@ struct Embed: ParsableCommand {
     func run() throws {
         if let threads { try BLAS.setThreads(threads) }
         let dir = try resolveModelDirectory(model)
-        let (texts, lines, skipped) = try readCaptions(textFile, skipBlank: skipBlank)
+        let captions = try CaptionLines.read(textFile, skipBlank: skipBlank)
+        let (texts, lines, skipped) = (captions.texts, captions.lines, captions.skipped)
         let encoder = try SentenceEncoder(directory: dir, pooling: pooling.flatMap(BERTPooling.init(rawValue:)), maxLength: maxLength)
         let bar = ProgressBar("embed", total: texts.count, unit: "captions")
-        let features = encoder.embed(texts, batchSize: batch) { bar.update($0) }
+        let features = encoder.embed(texts, batchSize: batch) { done in
+            if done < texts.count { bar.update(done) }  // `finish` draws the last state
+        }
         bar.finish(note: skipped > 0 ? "\(skipped) blank line\(skipped == 1 ? "" : "s") skipped" : "")
         var w = SafeTensorsWriter()
         w.add("features", features)
@@ -60,32 +63,4 @@ func resolveModelDirectory(_ explicit: String?) throws -> String {
         throw ValidationError("no model given and all-MiniLM-L6-v2 not found (MODE_MINILM_DIR or .deps/minilm); run scripts/fetch_minilm.sh or pass --model DIR")
     }
     return dir
-}
-
-/// The lines of `path` (\n or \r\n endings) with their 1-based numbers; blank lines are an error
-/// naming the first one, or skipped and counted with `skipBlank`.
-func readCaptions(_ path: String, skipBlank: Bool) throws -> (texts: [String], lines: [Int], skipped: Int) {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw ValidationError("cannot read --text-file \(path)")
-    }
-    guard let text = String(validating: data, as: UTF8.self) else {
-        throw ValidationError("\(path) is not valid UTF-8")
-    }
-    var texts: [String] = [], lines: [Int] = [], skipped = 0
-    var parts = text.split(separator: "\n", omittingEmptySubsequences: false)
-    if parts.last == "" { parts.removeLast() }
-    for (i, part) in parts.enumerated() {
-        var line = part
-        if line.hasSuffix("\r") { line.removeLast() }
-        if line.allSatisfy(\.isWhitespace) {
-            if skipBlank {
-                skipped += 1
-                continue
-            }
-            throw BERTError(path: path, .invalidInput("line \(i + 1) is blank (use --skip-blank to skip blank lines)"))
-        }
-        texts.append(String(line))
-        lines.append(i + 1)
-    }
-    return (texts, lines, skipped)
 }
