@@ -24,6 +24,11 @@ import Tensor
     for i in 0..<n { p[i] = v[i] }
 }
 
+/// `Parallel.forEach` when `parallel`, else `body(0..<n)` on the calling thread.
+@inline(__always) private func forEach(_ n: Int, grain: Int, _ parallel: Bool, _ body: (Range<Int>) -> Void) {
+    if parallel { Parallel.forEach(n, grain: grain, body) } else if n > 0 { body(0..<n) }
+}
+
 /// Rows per parallel chunk so that a chunk holds about 16K elements.
 @inline(__always) private func grain(_ cols: Int) -> Int { max(1, 16_384 / max(1, cols)) }
 
@@ -61,8 +66,8 @@ public enum BERTKernels {
     /// lengths ≤ P (checked by the caller).
     public static func embed(_ x: UnsafeMutablePointer<Float>, ids: UnsafePointer<Int32>, _ seqs: PackedSequences,
                              word: UnsafePointer<Float>, position: UnsafePointer<Float>, tokenType: UnsafePointer<Float>,
-                             width C: Int) {
-        Parallel.forEach(seqs.count, grain: max(1, grain(C) / 16)) { range in
+                             width C: Int, parallel: Bool = true) {
+        forEach(seqs.count, grain: max(1, grain(C) / 16), parallel) { range in
             for s in range {
                 let o = seqs.offsets[s]
                 for t in 0..<seqs.lengths[s] {
@@ -87,8 +92,8 @@ public enum BERTKernels {
     /// y (rows, n) = residual (rows, n) + bias (n), the starting value of `y += a · Wᵀ`.
     /// `residual` nil means zeros.
     public static func residualPlusBias(_ y: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
-                                        _ bias: UnsafePointer<Float>, rows: Int, cols n: Int) {
-        Parallel.forEach(rows, grain: grain(n)) { range in
+                                        _ bias: UnsafePointer<Float>, rows: Int, cols n: Int, parallel: Bool = true) {
+        forEach(rows, grain: grain(n), parallel) { range in
             for r in range {
                 let yr = y + r * n
                 var c = 0
@@ -106,9 +111,10 @@ public enum BERTKernels {
 
     /// y (rows, n) = GELU(y + bias (n)) in place, the exact-erf GELU in PyTorch's order of
     /// operations: v · 0.5 · (1 + erf(v · √½)).
-    public static func biasGELU(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, rows: Int, cols n: Int) {
+    public static func biasGELU(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, rows: Int, cols n: Int,
+                                parallel: Bool = true) {
         @inline(__always) func g(_ v: SIMD16<Float>) -> SIMD16<Float> { v * 0.5 * (1 + VectorMath.erf(v * 0.707_106_77)) }
-        Parallel.forEach(rows, grain: grain(n)) { range in
+        forEach(rows, grain: grain(n), parallel) { range in
             for r in range {
                 let yr = y + r * n
                 var c = 0
@@ -132,8 +138,8 @@ public enum BERTKernels {
     }
 
     /// y (rows, n) = tanh(y) in place.
-    public static func tanh(_ y: UnsafeMutablePointer<Float>, rows: Int, cols n: Int) {
-        Parallel.forEach(rows, grain: grain(n)) { range in
+    public static func tanh(_ y: UnsafeMutablePointer<Float>, rows: Int, cols n: Int, parallel: Bool = true) {
+        forEach(rows, grain: grain(n), parallel) { range in
             for r in range {
                 let yr = y + r * n
                 var c = 0
@@ -153,15 +159,15 @@ public enum BERTKernels {
     /// packed `seqs`; qkv (rows, 3C) holds q | k | v with head h in columns h·D ..< (h+1)·D of
     /// each part (C = heads · D). Bidirectional: every token sees all tokens of its own sequence
     /// and none of the others (the packed equivalent of a key padding mask). Parallel over
-    /// (sequence, head) pairs.
+    /// (sequence, head) pairs when `parallel` (the GEMM path single-threaded per pair).
     public static func attention(_ ctx: UnsafeMutablePointer<Float>, _ qkv: UnsafePointer<Float>, _ seqs: PackedSequences,
-                                 heads H: Int, headDim D: Int) {
+                                 heads H: Int, headDim D: Int, parallel: Bool = true) {
         let C = H * D
         let scale = 1 / Float(D).squareRoot()
         let longest = seqs.lengths.max() ?? 0
         let direct = min(longest, directAttentionLimit), directPadded = (direct + 15) & ~15
         let workSize = max(longest * longest, direct * directPadded + D * directPadded, 1)
-        Matmul.forEachSingleThreaded(seqs.count * H) { pairs in
+        func run(_ pairs: Range<Int>) {
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: workSize)
             defer { scores.deallocate() }
             for pair in pairs {
@@ -178,6 +184,11 @@ public enum BERTKernels {
                     Matmul.gemm(out, scores, v, m: L, n: D, k: L, lda: L, ldb: 3 * C, ldc: C)
                 }
             }
+        }
+        if parallel {
+            Matmul.forEachSingleThreaded(seqs.count * H) { run($0) }
+        } else if seqs.count > 0 {
+            run(0..<(seqs.count * H))
         }
     }
 
@@ -290,7 +301,7 @@ public enum BERTKernels {
     /// as Hugging Face's extended attention mask does.
     public static func attentionReference<T: ReferenceReal>(_ ctx: UnsafeMutablePointer<T>, _ qkv: UnsafePointer<T>,
                                                             mask: UnsafePointer<Int32>, batch B: Int, tokens: Int,
-                                                            heads H: Int, headDim D: Int) {
+                                                            heads H: Int, headDim D: Int, parallel: Bool = true) {
         let C = H * D
         let scale = 1 / T(D).squareRoot()
         var p = [T](repeating: 0, count: tokens)
@@ -327,8 +338,8 @@ public enum BERTKernels {
     /// ([CLS]) row, element-wise max, or sum / √length. (`clsPooler` is `cls` here; the model
     /// applies the pooler layer afterwards.)
     public static func pool(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ seqs: PackedSequences,
-                            width C: Int, mode: BERTPooling) {
-        Parallel.forEach(seqs.count, grain: max(1, grain(C) / 16)) { range in
+                            width C: Int, mode: BERTPooling, parallel: Bool = true) {
+        forEach(seqs.count, grain: max(1, grain(C) / 16), parallel) { range in
             for s in range {
                 let o = seqs.offsets[s], L = seqs.lengths[s]
                 let y = out + s * C

@@ -154,36 +154,47 @@ public final class BERTModel: @unchecked Sendable {
 
     /// Final hidden states (seqs.rows, H) for the packed token `ids` (seqs.rows), each sequence
     /// starting at position 0 with token type 0; returns a pointer into `ws.x`, valid until the
-    /// next call with `ws`. Ids must be < vocab_size and lengths ≤ max_position_embeddings.
+    /// next call with `ws` and while `ws` lives. Ids must be < vocab_size and lengths ≤
+    /// max_position_embeddings. With `parallel` false everything runs on the calling thread
+    /// (BLAS included when the caller made it single-threaded, as `Matmul.forEachSingleThreaded`
+    /// does), so several batches can run side by side.
     @discardableResult
-    public func encode(ids: UnsafePointer<Int32>, _ seqs: PackedSequences, workspace ws: Workspace) -> UnsafeMutablePointer<Float> {
+    public func encode(ids: UnsafePointer<Int32>, _ seqs: PackedSequences, workspace ws: Workspace,
+                       parallel: Bool = true) -> UnsafeMutablePointer<Float> {
         precondition(seqs.lengths.allSatisfy { $0 <= config.maxPositions }, "a sequence is longer than max_position_embeddings")
         let R = seqs.rows, H = config.hiddenSize, I = config.intermediateSize
         ws.reserve(rows: R, config)
         let x = ws.x.data, qkv = ws.qkv.data, ctx = ws.ctx.data, h = ws.h.data, inter = ws.inter.data
         let a = arena
         func norm(_ ln: LayerNorm, _ y: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>) {
-            LayerNormKernel.forward(y, ws.mean.data, ws.rstd.data, src, a.value(ln.weight), a.value(ln.bias),
-                                    rows: R, cols: H, eps: ln.eps)
+            // The kernel runs inline for blocks below its parallel grain (16K elements).
+            let block = parallel ? R : max(1, 8192 / H)
+            var r = 0
+            while r < R {
+                let n = min(block, R - r)
+                LayerNormKernel.forward(y + r * H, ws.mean.data + r, ws.rstd.data + r, src + r * H, a.value(ln.weight),
+                                        a.value(ln.bias), rows: n, cols: H, eps: ln.eps)
+                r += n
+            }
         }
         BERTKernels.embed(x, ids: ids, seqs, word: a.value(embeddings.word.weight), position: a.value(embeddings.position.weight),
-                          tokenType: a.value(embeddings.tokenType.weight), width: H)
+                          tokenType: a.value(embeddings.tokenType.weight), width: H, parallel: parallel)
         norm(embeddings.norm, x, x)
         for (l, layer) in layers.enumerated() {
             // qkv (R, 3H) = x · [Wq; Wk; Wv]ᵀ + [bq; bk; bv]
             let fused = fusedQKV[l]
-            BERTKernels.residualPlusBias(qkv, nil, fused.bias.data, rows: R, cols: 3 * H)
+            BERTKernels.residualPlusBias(qkv, nil, fused.bias.data, rows: R, cols: 3 * H, parallel: parallel)
             Matmul.gemm(qkv, x, fused.weight.data, m: R, n: 3 * H, k: H, transB: true, beta: 1)
-            BERTKernels.attention(ctx, qkv, seqs, heads: config.heads, headDim: config.headSize)
+            BERTKernels.attention(ctx, qkv, seqs, heads: config.heads, headDim: config.headSize, parallel: parallel)
             // x = LayerNorm(x + ctx · Woᵀ + bo)
-            BERTKernels.residualPlusBias(h, x, a.value(layer.attentionOutput.bias!), rows: R, cols: H)
+            BERTKernels.residualPlusBias(h, x, a.value(layer.attentionOutput.bias!), rows: R, cols: H, parallel: parallel)
             Matmul.gemm(h, ctx, a.value(layer.attentionOutput.weight), m: R, n: H, k: H, transB: true, beta: 1)
             norm(layer.attentionNorm, x, h)
             // inter (R, I) = GELU(x · W1ᵀ + b1)
             Matmul.gemm(inter, x, a.value(layer.intermediate.weight), m: R, n: I, k: H, transB: true)
-            BERTKernels.biasGELU(inter, a.value(layer.intermediate.bias!), rows: R, cols: I)
+            BERTKernels.biasGELU(inter, a.value(layer.intermediate.bias!), rows: R, cols: I, parallel: parallel)
             // x = LayerNorm(x + inter · W2ᵀ + b2)
-            BERTKernels.residualPlusBias(h, x, a.value(layer.output.bias!), rows: R, cols: H)
+            BERTKernels.residualPlusBias(h, x, a.value(layer.output.bias!), rows: R, cols: H, parallel: parallel)
             Matmul.gemm(h, inter, a.value(layer.output.weight), m: R, n: H, k: I, transB: true, beta: 1)
             norm(layer.outputNorm, x, h)
         }
@@ -192,16 +203,17 @@ public final class BERTModel: @unchecked Sendable {
 
     /// out (B, H) = one vector per sequence from the hidden states x (seqs.rows, H) that `encode`
     /// returned: `mode` pooling; `clsPooler` is tanh(pooler.dense([CLS] state)) and needs a pooler.
-    public func pool(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ seqs: PackedSequences, mode: BERTPooling) {
+    public func pool(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ seqs: PackedSequences, mode: BERTPooling,
+                     parallel: Bool = true) {
         let H = config.hiddenSize
         if mode == .clsPooler {
             guard let pooler else { preconditionFailure("cls-pooler pooling on a model without pooler weights") }
             let cls = Tensor(shape: [seqs.count, H])
-            BERTKernels.pool(cls.data, x, seqs, width: H, mode: .cls)
+            BERTKernels.pool(cls.data, x, seqs, width: H, mode: .cls, parallel: parallel)
             pooler.forward(out, cls.data, rows: seqs.count, arena)
-            BERTKernels.tanh(out, rows: seqs.count, cols: H)
+            BERTKernels.tanh(out, rows: seqs.count, cols: H, parallel: parallel)
         } else {
-            BERTKernels.pool(out, x, seqs, width: H, mode: mode)
+            BERTKernels.pool(out, x, seqs, width: H, mode: mode, parallel: parallel)
         }
     }
 }

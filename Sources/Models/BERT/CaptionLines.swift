@@ -24,11 +24,13 @@ public struct CaptionLines: Sendable, Equatable {
     /// The captions of `text` (see `read`); `path` is for messages.
     public static func parse(_ text: String, path: String, skipBlank: Bool) throws -> CaptionLines {
         var out = CaptionLines(texts: [], lines: [], skipped: 0)
-        var parts = text.split(separator: "\n", omittingEmptySubsequences: false)
-        if parts.last == "" { parts.removeLast() }
+        // Split on the scalar \n: as Characters, "\r\n" is one grapheme and would not split.
+        var parts = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+        if let last = parts.last, last.isEmpty { parts.removeLast() }
         for (i, part) in parts.enumerated() {
-            var line = part
-            if line.hasSuffix("\r") { line.removeLast() }
+            var scalars = part
+            if scalars.last == "\r" { scalars.removeLast() }
+            let line = String(String.UnicodeScalarView(scalars))
             if line.allSatisfy(\.isWhitespace) {
                 guard skipBlank else {
                     throw BERTError(path: path, .invalidInput("line \(i + 1) is blank (use --skip-blank to skip blank lines)"))
@@ -36,7 +38,7 @@ public struct CaptionLines: Sendable, Equatable {
                 out.skipped += 1
                 continue
             }
-            out.texts.append(String(line))
+            out.texts.append(line)
             out.lines.append(i + 1)
         }
         return out

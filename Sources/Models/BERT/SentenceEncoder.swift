@@ -10,7 +10,7 @@ public final class SentenceEncoder: @unchecked Sendable {
     public let tokenizer: WordPieceTokenizer
     public let model: BERTModel
     public let spec: SentenceEmbeddingSpec
-    private let workspace = BERTModel.Workspace()
+    private var workspaces: [Worker] = []
 
     /// Embedding width D.
     public var dimension: Int { model.config.hiddenSize }
@@ -67,8 +67,11 @@ public final class SentenceEncoder: @unchecked Sendable {
     }
 
     /// (N, D) L2-normalised embeddings of tokenised texts (as `tokenize` makes them). Texts are
-    /// processed longest first in batches of `batchSize`, each batch packed without padding;
-    /// `progress` receives the number of texts done after each batch.
+    /// processed longest first in batches of `batchSize`, each batch packed without padding.
+    /// With several threads (`Parallel.threads`) and batches, each thread takes whole batches in
+    /// turn and runs them alone (BLAS single-threaded), which keeps every core on large GEMMs
+    /// without a fork and join per operation. `progress` receives the number of texts done after
+    /// each batch (from worker threads, one call at a time).
     public func embed(tokens: [[Int32]], batchSize: Int = 64, progress: ((Int) -> Void)? = nil) -> Tensor {
         precondition(batchSize >= 1, "batchSize must be positive")
         let n = tokens.count, D = dimension
@@ -77,23 +80,57 @@ public final class SentenceEncoder: @unchecked Sendable {
         let order = (0..<n).sorted { (a: Int, b: Int) -> Bool in
             lengths[a] != lengths[b] ? lengths[a] > lengths[b] : a < b
         }
+        let batches = stride(from: 0, to: n, by: batchSize).map { order[$0..<min(n, $0 + batchSize)] }
+        let workers = min(Parallel.threads, batches.count)
         let rows = min(batchSize, max(n, 1))
-        let pooled = Tensor(shape: [rows, D])
-        let norms = Tensor(shape: [rows])
-        var ids: [Int32] = []
-        var start = 0
-        while start < n {
-            let batch = order[start..<min(n, start + batchSize)]
-            ids.removeAll(keepingCapacity: true)
-            for i in batch { ids.append(contentsOf: tokens[i]) }
-            let seqs = PackedSequences(lengths: batch.map { tokens[$0].count })
-            let x = ids.withUnsafeBufferPointer { model.encode(ids: $0.baseAddress!, seqs, workspace: workspace) }
-            model.pool(pooled.data, x, seqs, mode: spec.pooling)
-            L2Normalize.forward(pooled.data, norms.data, pooled.data, rows: seqs.count, cols: D)
-            for (k, i) in batch.enumerated() { (out.data + i * D).update(from: pooled.data + k * D, count: D) }
-            start += batch.count
-            progress?(start)
+        if let first = workspaces.first, first.capacity < rows { workspaces.removeAll() }
+        while workspaces.count < max(workers, 1) { workspaces.append(Worker(rows: rows, width: D)) }
+        let lock = NSLock()
+        var next = 0, done = 0
+        func run(_ w: Worker, parallel: Bool) {
+            while true {
+                lock.lock()
+                let b = next
+                next += 1
+                lock.unlock()
+                if b >= batches.count { return }
+                let batch = batches[b]
+                w.ids.removeAll(keepingCapacity: true)
+                for i in batch { w.ids.append(contentsOf: tokens[i]) }
+                let seqs = PackedSequences(lengths: batch.map { lengths[$0] })
+                let x = w.ids.withUnsafeBufferPointer { model.encode(ids: $0.baseAddress!, seqs, workspace: w.model, parallel: parallel) }
+                model.pool(w.pooled.data, x, seqs, mode: spec.pooling, parallel: parallel)
+                L2Normalize.forward(w.pooled.data, w.norms.data, w.pooled.data, rows: seqs.count, cols: D)
+                for (k, i) in batch.enumerated() { (out.data + i * D).update(from: w.pooled.data + k * D, count: D) }
+                lock.lock()
+                done += batch.count
+                progress?(done)
+                lock.unlock()
+            }
+        }
+        if workers <= 1 {
+            run(workspaces[0], parallel: true)
+        } else {
+            let ws = workspaces
+            Matmul.forEachSingleThreaded(workers) { range in
+                for w in range { run(ws[w], parallel: false) }
+            }
         }
         return out
+    }
+
+    /// One thread's buffers.
+    private final class Worker {
+        let model = BERTModel.Workspace()
+        var ids: [Int32] = []
+        let pooled: Tensor
+        let norms: Tensor
+        /// Texts per batch the buffers hold.
+        let capacity: Int
+        init(rows: Int, width: Int) {
+            capacity = rows
+            pooled = Tensor(shape: [rows, width])
+            norms = Tensor(shape: [rows])
+        }
     }
 }
