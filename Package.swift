@@ -39,6 +39,13 @@ let package = Package(
             linkerSettings: [.linkedLibrary("dl")]
         ),
 
+        // MARK: C shim — image codecs (libjpeg-turbo, libpng, libwebp): probe, decode to RGB, encode
+        .target(
+            name: "CCodecs",
+            cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp")]
+        ),
+
         // MARK: Tensor — storage, the one GEMM call site, parallel-for, SIMD kernels
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: numericSwift),
 
@@ -51,7 +58,7 @@ let package = Package(
                 swiftSettings: numericSwift + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         // MARK: Data — tar/WebDataset shards, images, loaders, benchmark tasks, synthetic corpus
-        .target(name: "Data", dependencies: ["Tensor"], swiftSettings: numericSwift),
+        .target(name: "Data", dependencies: ["Tensor", "CCodecs"], swiftSettings: numericSwift),
 
         // MARK: Tokenizers — open_clip's CLIP BPE tokenizer and text cleaning (Foundation only)
         .target(name: "Tokenizers"),
@@ -77,7 +84,7 @@ let package = Package(
             name: "ModelsTests", dependencies: ["Models", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: numericSwift
         ),
-        .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
+        .testTarget(name: "DataTests", dependencies: ["Data", "NN", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MoDETests", dependencies: ["MoDE", "TestSupport"], swiftSettings: numericSwift),
     ],
