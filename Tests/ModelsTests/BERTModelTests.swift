@@ -96,6 +96,11 @@ private func cosine(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: I
             for c in 0..<32 { row[c] /= norm }
         }
         expectClose(e, want, relTol: 1e-4, "normalised embeddings")
+        // One batch (kernels parallel inside) and several batches side by side agree up to
+        // summation order (GEMM blocking differs with the thread count and the row count):
+        // observed 2e-6 relative to the largest element; 1e-5 allowed.
+        expectClose(encoder.embed(texts, batchSize: 64), e, relTol: 1e-5, "one batch vs batches side by side")
+        #expect(encoder.embed([]).shape == [0, 32])
     }
 
     /// Packed `encode` + `pool` against the padded Double reference, for every pooling mode, on
