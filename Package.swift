@@ -25,6 +25,8 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Data", targets: ["Data"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "MoDE", targets: ["MoDE"]),
         .library(name: "Clustering", targets: ["Clustering"]),
     ],
     dependencies: [
@@ -38,17 +40,32 @@ let package = Package(
             linkerSettings: [.linkedLibrary("dl")]
         ),
 
+        // MARK: C shim — image codecs (libjpeg-turbo, libpng, libwebp): probe, decode to RGB, encode
+        .target(
+            name: "CCodecs",
+            cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp")]
+        ),
+
         // MARK: Tensor — storage, the one GEMM call site, parallel-for, SIMD kernels
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: numericSwift),
 
         // MARK: NN — layers with backward, parameter arena, AdamW, schedules, safetensors
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: numericSwift),
 
-        // MARK: Models — CLIP (and later BERT) built from NN layers
-        .target(name: "Models", dependencies: ["NN"], swiftSettings: numericSwift),
+        // MARK: Models — CLIP and BERT (caption encoder: WordPiece tokenizer, encoder, pooling) built from NN layers
+        // Optimised in debug builds too: the MiniLM parity test runs a 22M-parameter encoder.
+        .target(name: "Models", dependencies: ["NN", "Tokenizers"],
+                swiftSettings: numericSwift + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         // MARK: Data — tar/WebDataset shards, images, loaders, benchmark tasks, synthetic corpus
-        .target(name: "Data", dependencies: ["Tensor"], swiftSettings: numericSwift),
+        .target(name: "Data", dependencies: ["Tensor", "CCodecs"], swiftSettings: numericSwift),
+
+        // MARK: Tokenizers — open_clip's CLIP BPE tokenizer and text cleaning (Foundation only)
+        .target(name: "Tokenizers"),
+
+        // MARK: MoDE — training runs, expert selection, routing, ensembles, reports
+        .target(name: "MoDE", dependencies: ["Models", "Data", "Tokenizers", "NN"], swiftSettings: numericSwift),
 
         // MARK: Clustering — balanced k-means (in memory and streamed), two-level hierarchy, assignment
         .target(name: "Clustering", dependencies: ["Tensor", "NN"], swiftSettings: numericSwift),
@@ -56,7 +73,7 @@ let package = Package(
         // MARK: CLI — the `mode` executable (thin: parse, validate, call one library function)
         .executableTarget(
             name: "ModeCLI",
-            dependencies: ["Tensor", "NN", "Models", "Clustering", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Tensor", "NN", "Models", "Tokenizers", "Data", "MoDE", "Clustering", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numericSwift
         ),
 
@@ -67,9 +84,14 @@ let package = Package(
             name: "NNTests", dependencies: ["NN", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: numericSwift
         ),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(
+            name: "ModelsTests", dependencies: ["Models", "TestSupport"],
+            resources: [.copy("Fixtures")], swiftSettings: numericSwift
+        ),
+        .testTarget(name: "DataTests", dependencies: ["Data", "NN", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MoDETests", dependencies: ["MoDE", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(name: "ClusteringTests", dependencies: ["Clustering", "TestSupport"], swiftSettings: numericSwift),
-        .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
     ],
     swiftLanguageModes: [.v5]
 )

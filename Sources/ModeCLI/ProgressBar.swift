@@ -11,6 +11,7 @@ final class ProgressBar {
     private var lastDraw: UInt64 = 0
     private var count = 0
     private var extra = ""
+    private var drawn: (count: Int, note: String)?
     private let tty = isatty(2) != 0
     private let logEvery: Double
 
@@ -36,10 +37,13 @@ final class ProgressBar {
     /// Draws the final state and ends the line.
     func finish(note: String? = nil) {
         if let note { extra = note }
+        // Off a terminal, the line for the final count may already be printed.
+        if !tty, let d = drawn, d.count == count, d.note == extra { return }
         draw(final: true)
     }
 
     private func draw(final: Bool) {
+        drawn = (count, extra)
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let rate = elapsed > 0 ? Double(count) / elapsed : 0
         var line = label + " "

@@ -54,8 +54,11 @@ public final class ParameterBuilder {
     /// Total floats in the arena (including alignment padding).
     public var totalCount: Int { total }
 
-    /// Allocates values and gradients (zeroed) for the table.
-    public func build() -> ParameterArena { ParameterArena(specs: specs, params: params, count: total) }
+    /// Allocates values and gradients (zeroed) for the table. With `gradients` false (inference
+    /// only) the gradient buffer is empty and `grad(_:)` must not be used.
+    public func build(gradients: Bool = true) -> ParameterArena {
+        ParameterArena(specs: specs, params: params, count: total, gradients: gradients)
+    }
 }
 
 /// A naming scope: `scope.add("weight", …)` declares `prefix.weight`.
@@ -80,12 +83,12 @@ public final class ParameterArena: @unchecked Sendable {
     public let grads: Tensor
     private let byName: [String: Int]
 
-    init(specs: [ParameterSpec], params: [Param], count: Int) {
+    init(specs: [ParameterSpec], params: [Param], count: Int, gradients: Bool = true) {
         self.specs = specs
         self.params = params
         self.count = count
         self.values = Tensor(shape: [count])
-        self.grads = Tensor(shape: [count])
+        self.grads = Tensor(shape: [gradients ? count : 0])
         var m: [String: Int] = [:]
         for (i, s) in specs.enumerated() { m[s.name] = i }
         self.byName = m

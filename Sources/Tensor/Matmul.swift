@@ -34,20 +34,34 @@ public enum Matmul {
     ) {
         let small = m * n * k < 96 * 96 * 96
         if small && batch > 1 && Parallel.threads > 1 {
-            BLAS.ensureLoaded()
-            Parallel.forEach(batch) { r in
-                let previous = mode_blas_set_threads_local(1)
+            forEachSingleThreaded(batch) { r in
                 for i in r {
                     gemm(c + i * strideC, a + i * strideA, b + i * strideB, m: m, n: n, k: k,
                          transA: transA, transB: transB, alpha: alpha, beta: beta, lda: lda, ldb: ldb, ldc: ldc)
                 }
-                if previous >= 0 { _ = mode_blas_set_threads_local(previous) }
             }
         } else {
             for i in 0..<batch {
                 gemm(c + i * strideC, a + i * strideA, b + i * strideB, m: m, n: n, k: k,
                      transA: transA, transB: transB, alpha: alpha, beta: beta, lda: lda, ldb: ldb, ldc: ldc)
             }
+        }
+    }
+
+    /// `Parallel.forEach` for work made of many small products: each chunk of `0..<n` runs with
+    /// BLAS single-threaded on its worker (where the library allows it), so the products of
+    /// different chunks run side by side. With one chunk, `body` runs inline and BLAS keeps its threads.
+    public static func forEachSingleThreaded(_ n: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+        if n <= 0 { return }
+        if min(Parallel.threads, n / max(1, grain)) <= 1 {
+            body(0..<n)
+            return
+        }
+        BLAS.ensureLoaded()
+        Parallel.forEach(n, grain: grain) { r in
+            let previous = mode_blas_set_threads_local(1)
+            body(r)
+            if previous >= 0 { _ = mode_blas_set_threads_local(previous) }
         }
     }
 

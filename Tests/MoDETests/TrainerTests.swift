@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+import NN
+import Tensor
+import TestSupport
+@testable import MoDE
+
+/// A toy model for testing the trainer itself: loss = mean_b ‖W·x_b − e(t_b)‖² with x_b the
+/// first 4 pixels of image b and e(t) a one-hot of the text's class token. Optionally reports a
+/// NaN loss at a given call.
+final class ToyModel: ContrastiveModel {
+    let arena: ParameterArena
+    let w: Param
+    let scale: Param
+    var calls = 0
+    var nanAtCall: Int?
+
+    init(seed: UInt64) {
+        let b = ParameterBuilder()
+        w = b.add("proj.weight", [4, 4])
+        scale = b.add("logit_scale", [])
+        arena = b.build()
+        var rng = SeededRNG(seed: seed)
+        arena.initNormal(w, std: 0.5, rng: &rng)
+        arena.initConstant(scale, 2.6592)
+    }
+
+    func forwardBackward(images: UnsafePointer<Float>, texts: UnsafePointer<Int32>, batch: Int) -> Float {
+        calls += 1
+        arena.zeroGrad()
+        let W = arena.value(w), G = arena.grad(w)
+        var loss: Double = 0
+        let stride = 3 * 8 * 8
+        for b in 0..<batch {
+            let x = images + b * stride
+            let c = Int(texts[b * 8 + 1] - SyntheticPairs.firstToken) % 4
+            for i in 0..<4 {
+                var y: Float = 0
+                for j in 0..<4 { y += W[i * 4 + j] * x[j] }
+                let r = y - (i == c ? 1 : 0)
+                loss += Double(r * r)
+                for j in 0..<4 { G[i * 4 + j] += 2 * r * x[j] / Float(batch) }
+            }
+        }
+        if calls == nanAtCall { return .nan }
+        return Float(loss / Double(batch))
+    }
+
+    func clampLogitScale() {
+        let s = arena.value(scale)
+        s[0] = min(max(s[0], 0), log(100))
+    }
+
+    var logitScale: Float { exp(arena.value(scale)[0]) }
+}
+
+@Suite struct TrainerTests {
+    func trainer(_ dir: String, steps: Int, model: ToyModel, saveEvery: Int = 2) throws -> Trainer {
+        var o = TrainingOptions(batch: 4, steps: steps)
+        o.lr = 1e-2
+        o.warmup = 2
+        o.saveEvery = saveEvery
+        o.gradClipNorm = 1
+        let src = SyntheticPairs(classes: 4, imageSize: 8, contextLength: 8, seed: 3)
+        return try Trainer(runDirectory: dir, model: model, source: src, options: o, imageSize: 8, contextLength: 8)
+    }
+
+    func losses(_ dir: String) throws -> [Float] {
+        let text = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8)
+        return try text.split(separator: "\n").map { try JSONDecoder().decode(StepMetrics.self, from: Data($0.utf8)).loss }
+    }
+
+    @Test func resumeReproducesTheUninterruptedRun() throws {
+        let a = try TempDirectory(), b = try TempDirectory()
+        let full = try trainer(a.path, steps: 8, model: ToyModel(seed: 1))
+        try full.prepare(resume: false)
+        try full.run()
+        // The same run, stopped after step 5 (its last checkpoint is step 4), then resumed by a new
+        // trainer with a freshly initialised model: everything must come from the checkpoint.
+        let first = try trainer(b.path, steps: 8, model: ToyModel(seed: 1))
+        try first.prepare(resume: false)
+        try first.run(until: 5)
+        let second = try trainer(b.path, steps: 8, model: ToyModel(seed: 99))
+        #expect(try second.prepare(resume: true) == 4)
+        try second.run()
+        #expect(try losses(b.path) == losses(a.path))  // bit-exact: same arithmetic, same order
+        #expect(try losses(a.path).count == 8)
+        #expect(second.model.arena.values.array == full.model.arena.values.array)
+    }
+
+    @Test func refusesToOverwriteARunAndChecksResumeOptions() throws {
+        let d = try TempDirectory()
+        let t = try trainer(d.path, steps: 4, model: ToyModel(seed: 1))
+        try t.prepare(resume: false)
+        try t.run()
+        #expect(throws: TrainingError.runExists(d.path)) { try self.trainer(d.path, steps: 4, model: ToyModel(seed: 1)).prepare(resume: false) }
+        #expect { try self.trainer(d.path, steps: 9, model: ToyModel(seed: 1)).prepare(resume: true) } throws: {
+            "\($0)".contains("steps was 4")
+        }
+        #expect(throws: TrainingError.self) {
+            var o = TrainingOptions(batch: 1, steps: 4)
+            o.lr = 1
+            try o.validate()
+        }
+    }
+
+    @Test func nonFiniteLossStopsAndKeepsTheLastCheckpoint() throws {
+        let d = try TempDirectory()
+        let m = ToyModel(seed: 1)
+        m.nanAtCall = 5
+        let t = try trainer(d.path, steps: 8, model: m)
+        try t.prepare(resume: false)
+        do {
+            try t.run()
+            Issue.record("a NaN loss did not stop training")
+        } catch let e as TrainingError {
+            guard case .nonFinite(let step, _, let last) = e else { Issue.record("\(e)"); return }
+            #expect(step == 5 && last?.hasSuffix("step_00000004") == true)
+            #expect(e.description.contains("step_00000004"))
+        }
+        #expect(try losses(d.path).count == 4)
+        #expect(CheckpointStore(runDirectory: d.path).all().count == 2)
+    }
+}
