@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "Data", targets: ["Data"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "MoDE", targets: ["MoDE"]),
+        .library(name: "Clustering", targets: ["Clustering"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -54,7 +55,7 @@ let package = Package(
 
         // MARK: Models — CLIP and BERT (caption encoder: WordPiece tokenizer, encoder, pooling) built from NN layers
         // Optimised in debug builds too: the MiniLM parity test runs a 22M-parameter encoder.
-        .target(name: "Models", dependencies: ["NN"],
+        .target(name: "Models", dependencies: ["NN", "Tokenizers"],
                 swiftSettings: numericSwift + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         // MARK: Data — tar/WebDataset shards, images, loaders, benchmark tasks, synthetic corpus
@@ -66,10 +67,13 @@ let package = Package(
         // MARK: MoDE — training runs, expert selection, routing, ensembles, reports
         .target(name: "MoDE", dependencies: ["Models", "Data", "Tokenizers", "NN"], swiftSettings: numericSwift),
 
+        // MARK: Clustering — balanced k-means (in memory and streamed), two-level hierarchy, assignment
+        .target(name: "Clustering", dependencies: ["Tensor", "NN"], swiftSettings: numericSwift),
+
         // MARK: CLI — the `mode` executable (thin: parse, validate, call one library function)
         .executableTarget(
             name: "ModeCLI",
-            dependencies: ["Tensor", "NN", "Models", "Tokenizers", "Data", "MoDE", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Tensor", "NN", "Models", "Tokenizers", "Data", "MoDE", "Clustering", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numericSwift
         ),
 
@@ -87,6 +91,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "NN", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MoDETests", dependencies: ["MoDE", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(name: "ClusteringTests", dependencies: ["Clustering", "TestSupport"], swiftSettings: numericSwift),
     ],
     swiftLanguageModes: [.v5]
 )

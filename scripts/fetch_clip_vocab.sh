@@ -19,7 +19,7 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 log "downloading open_clip_torch==$version from PyPI (for $name)"
-python3 -m pip download --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --no-binary :none: \
+python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :none: \
   -d "$tmp" "open_clip_torch==$version"
 wheel=$(ls "$tmp"/open_clip_torch-*.whl 2>/dev/null | head -n 1)
 [ -n "$wheel" ] || { echo "no open_clip_torch wheel was downloaded" >&2; exit 1; }

@@ -6,7 +6,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput; each subcommand prints one JSON line (same keys as the peer scripts).",
         discussion: "Compare figures as ratios measured back to back with the peers, at the same thread count.",
-        subcommands: [BenchGEMM.self, BenchLayer.self, BenchDecode.self, BenchEmbed.self]
+        subcommands: [BenchGEMM.self, BenchLayer.self, BenchDecode.self, BenchEncode.self, BenchKMeans.self, BenchAssign.self, BenchEmbed.self]
     )
 }
 
@@ -31,15 +31,32 @@ func printJSONLine(_ obj: [String: Any]) throws {
 /// Seconds elapsed since `start` (monotonic).
 func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
-/// Peak resident set size of this process so far, in MiB.
-func peakRSSMiB() -> Double {
+/// The process's resource usage so far.
+private func processUsage() -> rusage {
     var usage = rusage()
     #if os(Linux)
     getrusage(RUSAGE_SELF.rawValue, &usage)
     #else
     getrusage(RUSAGE_SELF, &usage)
     #endif
-    return Double(usage.ru_maxrss) / 1024
+    return usage
+}
+
+/// CPU seconds (user + system) this process has used so far, over all its threads. On a shared
+/// machine, CPU time per unit of work is steadier than wall time.
+func processCPUSeconds() -> Double {
+    let usage = processUsage()
+    func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return s(usage.ru_utime) + s(usage.ru_stime)
+}
+
+/// Peak resident set size of this process so far, in MiB.
+func peakRSSMiB() -> Double {
+    #if os(Linux)
+    return Double(processUsage().ru_maxrss) / 1024  // KiB
+    #else
+    return Double(processUsage().ru_maxrss) / 1_048_576  // bytes
+    #endif
 }
 
 /// Rounds `x` to `places` decimals for reporting.

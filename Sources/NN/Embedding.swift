@@ -60,10 +60,14 @@ public struct PositionalEmbedding: Sendable {
         weight = scope.add(name, [tokens, width])
     }
 
-    /// y (B, T, C) = x (B, T, C) + pos (T, C) for each sequence. y may be x (in place).
-    public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, batch: Int, _ arena: ParameterArena) {
+    /// y (B, T, C) = x (B, T, C) + pos[0..<T] for each sequence; T = `tokens`, by default the
+    /// table's. y may be x (in place).
+    public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, batch: Int, tokens: Int? = nil,
+                        _ arena: ParameterArena) {
+        let t = tokens ?? self.tokens
+        precondition(t >= 0 && t <= self.tokens, "\(t) tokens for a table of \(self.tokens)")
         let pos = arena.value(weight)
-        let n = tokens * width
+        let n = t * width
         Parallel.forEach(batch) { range in
             for b in range {
                 let xs = x + b * n, ys = y + b * n
@@ -72,14 +76,16 @@ public struct PositionalEmbedding: Sendable {
         }
     }
 
-    /// Backward of `forward`: accumulates dpos += Σ_b dy[b] into the arena's gradient. dy passes
-    /// through unchanged: pass dx to have it copied (or added, when `accumulate` is true) there,
-    /// or nil to use dy itself as the input's gradient.
-    public func backward(dx: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, batch: Int,
+    /// Backward of `forward` (dy (B, T, C), T as there): accumulates dpos[0..<T] += Σ_b dy[b] into
+    /// the arena's gradient. dy passes through unchanged: pass dx to have it copied (or added, when
+    /// `accumulate` is true) there, or nil to use dy itself as the input's gradient.
+    public func backward(dx: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, batch: Int, tokens: Int? = nil,
                          _ arena: ParameterArena, accumulate: Bool = false) {
-        addColumnSums(arena.grad(weight), dy, rows: batch, cols: tokens * width)
+        let t = tokens ?? self.tokens
+        precondition(t >= 0 && t <= self.tokens, "\(t) tokens for a table of \(self.tokens)")
+        addColumnSums(arena.grad(weight), dy, rows: batch, cols: t * width)
         guard let dx else { return }
-        let n = batch * tokens * width
+        let n = batch * t * width
         if accumulate {
             for i in 0..<n { dx[i] += dy[i] }
         } else if UnsafePointer(dx) != dy {

@@ -23,24 +23,29 @@ public struct MultiheadAttention: Sendable {
     }
 
     /// Activations saved by `forward` for `backward`, and backward's scratch. Allocate once for
-    /// the largest batch and reuse; `forward` records the batch it ran with.
+    /// the largest batch and sequence length and reuse; `forward` records the batch and the
+    /// sequence length it ran with (buffers then hold (batch, tokens, …) packed).
     public final class Cache {
         public let capacity: Int
-        public let tokens: Int
+        /// Largest sequence length the buffers hold.
+        public let maxTokens: Int
+        /// Sequence length of the last `forward` (`maxTokens` until then).
+        public internal(set) var tokens: Int
         /// Batch of the last `forward`.
         public internal(set) var batch = 0
-        /// q | k | v, (capacity, T, 3C).
+        /// q | k | v, (capacity, maxTokens, 3C).
         public let qkv: Tensor
-        /// Attention probabilities, (capacity, H, T, T).
+        /// Attention probabilities, (capacity, H, maxTokens, maxTokens).
         public let probs: Tensor
-        /// Heads concatenated, the input of `out_proj`, (capacity, T, C).
+        /// Heads concatenated, the input of `out_proj`, (capacity, maxTokens, C).
         public let attended: Tensor
         /// Backward scratch: d(attended) (capacity, T, C) and d(qkv) (capacity, T, 3C), made at first use.
-        lazy var dAttended = Tensor(shape: [capacity, tokens, attended.shape[2]])
-        lazy var dqkv = Tensor(shape: [capacity, tokens, qkv.shape[2]])
+        lazy var dAttended = Tensor(shape: [capacity, maxTokens, attended.shape[2]])
+        lazy var dqkv = Tensor(shape: [capacity, maxTokens, qkv.shape[2]])
 
         public init(_ layer: MultiheadAttention, batch capacity: Int, tokens: Int) {
             self.capacity = capacity
+            self.maxTokens = tokens
             self.tokens = tokens
             qkv = Tensor(shape: [capacity, tokens, 3 * layer.width])
             probs = Tensor(shape: [capacity, layer.heads, tokens, tokens])
@@ -48,12 +53,16 @@ public struct MultiheadAttention: Sendable {
         }
     }
 
-    /// y (B, T, C) = out_proj(attention(in_proj(x))) for x (B, T, C), T = `cache.tokens`.
-    public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, batch: Int,
+    /// y (B, T, C) = out_proj(attention(in_proj(x))) for x (B, T, C); T = `tokens`, by default
+    /// the cache's `maxTokens`.
+    public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, batch: Int, tokens: Int? = nil,
                         cache: Cache, _ arena: ParameterArena) {
         precondition(batch <= cache.capacity, "batch \(batch) exceeds the cache's \(cache.capacity)")
+        let t = tokens ?? cache.maxTokens
+        precondition(t >= 1 && t <= cache.maxTokens, "\(t) tokens outside 1...\(cache.maxTokens)")
         cache.batch = batch
-        let rows = batch * cache.tokens
+        cache.tokens = t
+        let rows = batch * t
         inProj.forward(cache.qkv.data, x, rows: rows, arena)
         Attention.forward(cache.attended.data, cache.probs.data, cache.qkv.data, batch: batch, tokens: cache.tokens,
                           heads: heads, headDim: headDim, causal: causal)

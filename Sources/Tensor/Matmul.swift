@@ -70,6 +70,25 @@ public enum Matmul {
         }
     }
 
+    /// Whether `gemm` calls can be limited to one thread per calling thread (MKL can), so that
+    /// callers may run independent single-threaded products inside `Parallel.forEach`.
+    public static var hasPerCallerThreads: Bool {
+        BLAS.ensureLoaded()
+        let previous = mode_blas_set_threads_local(1)
+        if previous < 0 { return false }
+        _ = mode_blas_set_threads_local(previous)
+        return true
+    }
+
+    /// Runs `body` with `gemm` calls from the calling thread limited to one thread (where
+    /// `hasPerCallerThreads`; otherwise `body` runs with the process-wide count).
+    public static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
+        BLAS.ensureLoaded()
+        let previous = mode_blas_set_threads_local(1)
+        defer { if previous >= 0 { _ = mode_blas_set_threads_local(previous) } }
+        return try body()
+    }
+
     static func scaleRows(_ c: UnsafeMutablePointer<Float>, m: Int, n: Int, ldc: Int, beta: Float) {
         for i in 0..<m {
             for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] }

@@ -93,6 +93,89 @@ private func kernelForward(_ qkv: Tensor, _ s: Shape) -> (Tensor, Tensor) {
         }
     }
 
+    /// One query per sequence: the kernel against its Double reference, and against the rows of
+    /// the full forward (queries taken from qkv; keys limited as the causal mask would).
+    @Test func selectedQueriesMatchReferenceAndFullForward() {
+        let s = Shape(b: 3, t: 7, h: 2, d: 5, causal: true)
+        var rng = SeededRNG(seed: 17)
+        let qkv = Tensor.randn([s.b, s.t, 3 * s.c], rng: &rng)
+        let positions = [6, 0, 3]
+        let valid = positions.map { $0 + 1 }
+        let q = Tensor(shape: [s.b, s.c])
+        for (b, p) in positions.enumerated() { (q.data + b * s.c).update(from: qkv.data + (b * s.t + p) * 3 * s.c, count: s.c) }
+        let out = Tensor(shape: [s.b, s.c])
+        valid.withUnsafeBufferPointer {
+            Attention.forwardSelected(out.data, nil, q.data, qkv.data, valid: $0.baseAddress!, batch: s.b, tokens: s.t, heads: s.h, headDim: s.d)
+        }
+        var ref = [Double](repeating: 0, count: s.b * s.c)
+        let q64 = q.array.map(Double.init), qkv64 = qkv.array.map(Double.init)
+        valid.withUnsafeBufferPointer { v in
+            ref.withUnsafeMutableBufferPointer { o in
+                Attention.forwardSelectedReference(o.baseAddress!, q64, qkv64, valid: v.baseAddress!, batch: s.b, tokens: s.t,
+                                                   heads: s.h, headDim: s.d)
+            }
+        }
+        // Float32 dot products of length 5–7 against Double: rel 1e-5.
+        expectCloseDoubles(out.array.map(Double.init), ref, tol: 1e-5, "selected vs reference")
+        let (full, _) = referenceForward(qkv64, s)
+        var rows: [Double] = []
+        for (b, p) in positions.enumerated() { rows += full[((b * s.t + p) * s.c)..<((b * s.t + p + 1) * s.c)] }
+        // The same values computed another way in Double: rel 1e-12.
+        expectCloseDoubles(ref, rows, tol: 1e-12, "reference vs full forward rows")
+    }
+
+    /// backwardSelected against its Double reference, and the reference against finite
+    /// differences of forwardSelectedReference.
+    @Test func selectedBackwardMatchesReferenceAndFiniteDifferences() {
+        let (b, t, h, d) = (2, 5, 2, 3)
+        let c = h * d
+        var rng = SeededRNG(seed: 23)
+        let qkv = Tensor.randn([b, t, 3 * c], rng: &rng), q = Tensor.randn([b, c], rng: &rng)
+        let dout = Tensor.randn([b, c], rng: &rng)
+        let valid = [5, 3]
+        let out = Tensor(shape: [b, c]), probs = Tensor(shape: [b, h, t])
+        let dq = Tensor(shape: [b, c]), dqkv = Tensor(shape: [b, t, 3 * c], repeating: 7)
+        valid.withUnsafeBufferPointer { v in
+            Attention.forwardSelected(out.data, probs.data, q.data, qkv.data, valid: v.baseAddress!, batch: b, tokens: t, heads: h, headDim: d)
+            Attention.backwardSelected(dq.data, dqkv.data, dout.data, q.data, qkv.data, probs.data, valid: v.baseAddress!,
+                                       batch: b, tokens: t, heads: h, headDim: d)
+        }
+        let q64 = q.array.map(Double.init), qkv64 = qkv.array.map(Double.init), dout64 = dout.array.map(Double.init)
+        var rdq = [Double](repeating: 0, count: b * c), rdqkv = [Double](repeating: 0, count: b * t * 3 * c)
+        valid.withUnsafeBufferPointer { v in
+            Attention.backwardSelectedReference(&rdq, &rdqkv, dout64, q64, qkv64, valid: v.baseAddress!, batch: b, tokens: t,
+                                                heads: h, headDim: d)
+        }
+        // Float32 against Double on values of size ~1: rel 1e-5. The q columns are not written.
+        expectCloseDoubles(dq.array.map(Double.init), rdq, tol: 1e-5, "dq")
+        var kv: [Double] = [], rkv: [Double] = []
+        for r in 0..<(b * t) {
+            #expect(Array(dqkv.array[(r * 3 * c)..<(r * 3 * c + c)]) == [Float](repeating: 7, count: c))
+            kv += dqkv.array[(r * 3 * c + c)..<((r + 1) * 3 * c)].map(Double.init)
+            rkv += rdqkv[(r * 3 * c + c)..<((r + 1) * 3 * c)]
+        }
+        expectCloseDoubles(kv, rkv, tol: 1e-5, "dk, dv")
+        // Finite differences of Σ dout ⊙ out in Double (central, h = 1e-6: error ~1e-9).
+        func loss(_ q: [Double], _ x: [Double]) -> Double {
+            var o = [Double](repeating: 0, count: b * c)
+            valid.withUnsafeBufferPointer { v in
+                Attention.forwardSelectedReference(&o, q, x, valid: v.baseAddress!, batch: b, tokens: t, heads: h, headDim: d)
+            }
+            return zip(o, dout64).reduce(0) { $0 + $1.0 * $1.1 }
+        }
+        let eps = 1e-6
+        for i in 0..<(b * c) {
+            var up = q64, down = q64
+            up[i] += eps; down[i] -= eps
+            #expect(abs((loss(up, qkv64) - loss(down, qkv64)) / (2 * eps) - rdq[i]) < 1e-7, "dq \(i)")
+        }
+        for i in stride(from: 0, to: b * t * 3 * c, by: 1) where i % (3 * c) >= c {
+            var up = qkv64, down = qkv64
+            up[i] += eps; down[i] -= eps
+            #expect(abs((loss(q64, up) - loss(q64, down)) / (2 * eps) - rdqkv[i]) < 1e-7, "dqkv \(i)")
+        }
+    }
+
     @Test func referenceBackwardMatchesFiniteDifferences() {
         var rng = SeededRNG(seed: 11)
         for s in [Shape(b: 2, t: 4, h: 2, d: 3, causal: false), Shape(b: 1, t: 5, h: 3, d: 2, causal: true),

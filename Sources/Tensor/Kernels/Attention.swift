@@ -71,6 +71,156 @@ public enum Attention {
         }
     }
 
+    /// One query per sequence (a pooled position): out (B, C) = softmax(q_b · kᵀ/√D) · v per
+    /// head, heads concatenated, where q (B, C) holds each sequence's query and keys and values
+    /// are columns C..<3C of qkv (B, T, 3C) (its q columns are not read). Sequence b attends to
+    /// keys 0..<valid[b] (1 ≤ valid[b] ≤ T). When `probs` (B, H, T) is given, the probabilities
+    /// are saved there for `backwardSelected` (entries past valid[b] are not written).
+    public static func forwardSelected(
+        _ out: UnsafeMutablePointer<Float>,   // (B, C)
+        _ probs: UnsafeMutablePointer<Float>?, // (B, H, T)
+        _ q: UnsafePointer<Float>,            // (B, C)
+        _ qkv: UnsafePointer<Float>,          // (B, T, 3C)
+        valid: UnsafePointer<Int>,            // (B)
+        batch: Int, tokens: Int, heads: Int, headDim: Int
+    ) {
+        precondition(batch >= 0 && tokens >= 1 && heads >= 1 && headDim >= 1, "bad attention sizes")
+        let (T, H, D) = (tokens, heads, headDim)
+        let C = H * D
+        let scale = 1 / Float(D).squareRoot()
+        Matmul.forEachSingleThreaded(batch * H) { pairs in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: T)
+            defer { p.deallocate() }
+            for pair in pairs {
+                let (b, h) = pair.quotientAndRemainder(dividingBy: H)
+                let n = valid[b]
+                precondition(n >= 1 && n <= T, "valid keys \(n) outside 1...\(T)")
+                let k = qkv + b * T * 3 * C + C + h * D, v = k + C
+                // p (1, n) = scale · q_bh (1, D) · kᵀ ; out_bh (1, D) = softmax(p) · v (n, D)
+                Matmul.gemm(p, q + b * C + h * D, k, m: 1, n: n, k: D, transB: true, alpha: scale, lda: D, ldb: 3 * C, ldc: n)
+                softmaxRow(p, valid: n, count: n)
+                Matmul.gemm(out + b * C + h * D, p, v, m: 1, n: D, k: n, lda: n, ldb: 3 * C, ldc: D)
+                if let probs { (probs + pair * T).update(from: p, count: n) }
+            }
+        }
+    }
+
+    /// Backward of `forwardSelected`, from dout (B, C), its inputs and the saved probs (B, H, T):
+    /// writes dq (B, C) and the key and value columns C..<3C of dqkv (B, T, 3C) (zero in rows
+    /// valid[b]..<T; the q columns are not written).
+    public static func backwardSelected(
+        _ dq: UnsafeMutablePointer<Float>,    // (B, C)
+        _ dqkv: UnsafeMutablePointer<Float>,  // (B, T, 3C)
+        _ dout: UnsafePointer<Float>,         // (B, C)
+        _ q: UnsafePointer<Float>,            // (B, C)
+        _ qkv: UnsafePointer<Float>,          // (B, T, 3C)
+        _ probs: UnsafePointer<Float>,        // (B, H, T)
+        valid: UnsafePointer<Int>,            // (B)
+        batch: Int, tokens: Int, heads: Int, headDim: Int
+    ) {
+        precondition(batch >= 0 && tokens >= 1 && heads >= 1 && headDim >= 1, "bad attention sizes")
+        let (T, H, D) = (tokens, heads, headDim)
+        let C = H * D
+        let scale = 1 / Float(D).squareRoot()
+        Matmul.forEachSingleThreaded(batch * H) { pairs in
+            let ds = UnsafeMutablePointer<Float>.allocate(capacity: T)  // dP, then dS in place
+            defer { ds.deallocate() }
+            for pair in pairs {
+                let (b, h) = pair.quotientAndRemainder(dividingBy: H)
+                let n = valid[b]
+                let k = qkv + b * T * 3 * C + C + h * D, v = k + C
+                let dk = dqkv + b * T * 3 * C + C + h * D, dv = dk + C
+                let p = probs + pair * T, dO = dout + b * C + h * D, qh = q + b * C + h * D
+                // dP (1, n) = dO · vᵀ ; dv (n, D) = pᵀ · dO
+                Matmul.gemm(ds, dO, v, m: 1, n: n, k: D, transB: true, lda: D, ldb: 3 * C, ldc: n)
+                Matmul.gemm(dv, p, dO, m: n, n: D, k: 1, lda: 1, ldb: D, ldc: 3 * C)
+                softmaxBackwardRow(ds, p, valid: n, count: n)
+                // dq (1, D) = scale · dS · k ; dk (n, D) = scale · dSᵀ · q
+                Matmul.gemm(dq + b * C + h * D, ds, k, m: 1, n: D, k: n, alpha: scale, lda: n, ldb: 3 * C, ldc: D)
+                Matmul.gemm(dk, ds, qh, m: n, n: D, k: 1, alpha: scale, lda: 1, ldb: D, ldc: 3 * C)
+                for j in n..<T {
+                    (dk + j * 3 * C).update(repeating: 0, count: D)
+                    (dv + j * 3 * C).update(repeating: 0, count: D)
+                }
+            }
+        }
+    }
+
+    /// Naive `backwardSelected`, in any precision (recomputes the probabilities).
+    public static func backwardSelectedReference<F: BinaryFloatingPoint>(
+        _ dq: UnsafeMutablePointer<F>,    // (B, C)
+        _ dqkv: UnsafeMutablePointer<F>,  // (B, T, 3C)
+        _ dout: UnsafePointer<F>,         // (B, C)
+        _ q: UnsafePointer<F>,            // (B, C)
+        _ qkv: UnsafePointer<F>,          // (B, T, 3C)
+        valid: UnsafePointer<Int>,        // (B)
+        batch: Int, tokens T: Int, heads H: Int, headDim D: Int
+    ) {
+        let C = H * D
+        let scale = 1 / F(D).squareRoot()
+        for b in 0..<batch {
+            let n = valid[b]
+            for h in 0..<H {
+                func kv(_ j: Int, _ part: Int, _ d: Int) -> F { qkv[(b * T + j) * 3 * C + part * C + h * D + d] }
+                var s = [F](repeating: 0, count: n)
+                for j in 0..<n {
+                    for d in 0..<D { s[j] += q[b * C + h * D + d] * kv(j, 1, d) }
+                    s[j] *= scale
+                }
+                let m = s.max()!
+                let e = s.map { F(Foundation.exp(Double($0 - m))) }
+                let z = e.reduce(0, +)
+                let p = e.map { $0 / z }
+                var dp = [F](repeating: 0, count: n)
+                for j in 0..<n { for d in 0..<D { dp[j] += dout[b * C + h * D + d] * kv(j, 2, d) } }
+                var dot: F = 0
+                for j in 0..<n { dot += p[j] * dp[j] }
+                for d in 0..<D {
+                    var acc: F = 0
+                    for j in 0..<n { acc += p[j] * (dp[j] - dot) * scale * kv(j, 1, d) }
+                    dq[b * C + h * D + d] = acc
+                }
+                for j in 0..<T {
+                    for d in 0..<D {
+                        let row = (b * T + j) * 3 * C + h * D + d
+                        dqkv[row + C] = j < n ? p[j] * (dp[j] - dot) * scale * q[b * C + h * D + d] : 0
+                        dqkv[row + 2 * C] = j < n ? p[j] * dout[b * C + h * D + d] : 0
+                    }
+                }
+            }
+        }
+    }
+
+    /// Naive `forwardSelected`, in any precision.
+    public static func forwardSelectedReference<F: BinaryFloatingPoint>(
+        _ out: UnsafeMutablePointer<F>,   // (B, C)
+        _ q: UnsafePointer<F>,            // (B, C)
+        _ qkv: UnsafePointer<F>,          // (B, T, 3C)
+        valid: UnsafePointer<Int>,        // (B)
+        batch: Int, tokens T: Int, heads H: Int, headDim D: Int
+    ) {
+        let C = H * D
+        let scale = 1 / F(D).squareRoot()
+        for b in 0..<batch {
+            let n = valid[b]
+            for h in 0..<H {
+                var s = [F](repeating: 0, count: n)
+                for j in 0..<n {
+                    for d in 0..<D { s[j] += q[b * C + h * D + d] * qkv[(b * T + j) * 3 * C + C + h * D + d] }
+                    s[j] *= scale
+                }
+                let m = s.max()!
+                let e = s.map { F(Foundation.exp(Double($0 - m))) }
+                let z = e.reduce(0, +)
+                for d in 0..<D {
+                    var acc: F = 0
+                    for j in 0..<n { acc += e[j] / z * qkv[(b * T + j) * 3 * C + 2 * C + h * D + d] }
+                    out[b * C + h * D + d] = acc
+                }
+            }
+        }
+    }
+
     // MARK: row kernels
 
     /// row[0..<valid] = softmax(row[0..<valid]); row[valid..<count] = 0 (the shared row kernel).

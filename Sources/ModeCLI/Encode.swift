@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Models
+import NN
+import Tensor
+
+struct Encode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Encode images and/or token ids with a CLIP model; write unnormalised features (safetensors).",
+        discussion: """
+            Inputs are safetensors files: --images holds `images` float32 (N, 3, S, S), already \
+            preprocessed; --texts holds `texts` int32 or int64 (N, L) token ids (see `mode tokenize`). \
+            The output holds `image_features` and/or `text_features` (N, E), as open_clip's \
+            encode_image / encode_text return them (not normalised).
+
+            --checkpoint is a .safetensors state_dict with open_clip's names, an open_clip hub folder \
+            (open_clip_model.safetensors + open_clip_config.json), a checkpoint folder or a run folder \
+            (its latest checkpoint). --config is a preset or an open_clip JSON config; without it the \
+            open_clip_config.json beside the model file is read.
+            """)
+
+    @Option(help: "Model weights: a .safetensors file, checkpoint folder or run folder.") var checkpoint: String
+    @Option(help: "Model config: a preset (\(CLIPConfig.presetNames.joined(separator: ", "))) or an open_clip JSON file.")
+    var config: String?
+    @Option(help: "safetensors file with `images` (N, 3, S, S).") var images: String?
+    @Option(help: "safetensors file with `texts` (N, L) token ids.") var texts: String?
+    @Option(help: "Output safetensors file.") var out: String
+    @Option(help: "Rows per forward pass.") var batch = 64
+    @Option(help: "Threads (BLAS and parallel loops); default: MODE_THREADS or all available cores.") var threads: Int?
+
+    func validate() throws {
+        guard images != nil || texts != nil else { throw ValidationError("give --images, --texts or both") }
+        guard batch > 0 else { throw ValidationError("--batch must be positive") }
+    }
+
+    func run() throws {
+        if let threads { try BLAS.setThreads(threads) }
+        let model = try CLIPModel.load(checkpoint: checkpoint, config: config)
+        let bar = ProgressBar("encode", total: nil, unit: "rows")
+        let summary = try CLIPFeatureFiles.encode(model: model, images: images, texts: texts, out: out, batch: batch) { done, _ in
+            bar.update(done)
+        }
+        bar.finish()
+        FileHandle.standardError.write(Data("wrote \(out): \(summary.images) image and \(summary.texts) text feature rows\n".utf8))
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Models
+import MoDE
+import Tensor
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a CLIP model contrastively (open_clip's recipe); writes an open_clip-like run folder.",
+        discussion: """
+            RUNDIR gets params.json, metrics.jsonl (step, loss, lr, logit_scale, samples_per_s) and \
+            checkpoints/step_N/ (model.safetensors with open_clip's names + open_clip_config.json, \
+            optimizer.safetensors, state.json with the step, RNG and data position), written \
+            atomically every --save-every steps and at the end. A killed run continues with --resume \
+            and reproduces the losses of an uninterrupted one. A non-finite loss stops the run and \
+            keeps the last good checkpoint.
+
+            Data: --data 'train/{00000..00099}.tar' (WebDataset shards; several sources joined with \
+            '::'); without --data, a built-in synthetic paired task (for smoke tests and benchmarks). \
+            --steps, or --train-num-samples with --epochs (steps = epochs · samples / batch).
+            """)
+
+    @Option(help: "Model config: a preset (\(CLIPConfig.presetNames.joined(separator: ", "))) or an open_clip JSON file.")
+    var config: String
+    @Option(help: "Run folder.") var out: String
+    @Option(help: "Batch size.") var batch: Int
+    @Option(help: "Optimizer steps (or give --train-num-samples and --epochs).") var steps: Int?
+    @Option(help: "Samples per epoch, like open_clip's --train-num-samples.") var trainNumSamples: Int?
+    @Option(help: "Epochs (with --train-num-samples).") var epochs = 1
+    @Option(help: "Peak learning rate.") var lr: Float = 5e-4
+    @Option(help: "Warm-up steps.") var warmup = 10
+    @Option(help: "AdamW weight decay (not applied to gains, biases, embeddings of rank < 2 or the logit scale).") var wd: Float = 0.2
+    @Option(help: "AdamW beta1.") var beta1: Float = 0.9
+    @Option(help: "AdamW beta2.") var beta2: Float = 0.98
+    @Option(help: "AdamW epsilon.") var eps: Float = 1e-6
+    @Option(help: "Clip the global gradient norm to this value.") var gradClipNorm: Float?
+    @Option(help: "Random seed (initialisation, data order, augmentation).") var seed: UInt64 = 0
+    @Option(help: "Checkpoint every N steps (0: only at the end).") var saveEvery = 100
+    @Option(help: "Checkpoints to keep.") var keep = 2
+    @Flag(help: "Continue the run in --out from its latest checkpoint.") var resume = false
+    @Option(name: .customLong("init"), help: "Start from these weights (file, checkpoint folder or run folder).") var initCheckpoint: String?
+    @Option(help: "Training shards (brace notation; '::' joins sources).") var data: String?
+    @Option(help: "Decoding threads for --data.") var workers = 2
+    @Option(help: "Threads (BLAS and parallel loops); default: MODE_THREADS or all available cores.") var threads: Int?
+
+    func totalSteps() throws -> Int {
+        if let steps { return steps }
+        guard let n = trainNumSamples else { throw ValidationError("give --steps, or --train-num-samples (with --epochs)") }
+        return max(1, epochs * n / batch)
+    }
+
+    func validate() throws {
+        _ = try totalSteps()
+        guard workers > 0 else { throw ValidationError("--workers must be positive") }
+    }
+
+    func run() throws {
+        if let threads { try BLAS.setThreads(threads) }
+        var o = TrainingOptions(batch: batch, steps: try totalSteps())
+        o.lr = lr; o.warmup = warmup; o.weightDecay = wd; o.beta1 = beta1; o.beta2 = beta2; o.eps = eps
+        o.gradClipNorm = gradClipNorm; o.seed = seed; o.saveEvery = saveEvery; o.keepCheckpoints = keep
+        var setup = TrainingSetup(configName: config, runDirectory: out, options: o)
+        setup.data = data
+        setup.workers = workers
+        setup.initCheckpoint = initCheckpoint
+        setup.resume = resume
+        let (trainer, model) = try setup.make()
+        let start = trainer.step
+        FileHandle.standardError.write(Data(("\(resume && start > 0 ? "resuming at step \(start)" : "training") "
+            + "\(model.arena.parameterCount) parameters, batch \(batch), \(o.steps) steps → \(out)\n").utf8))
+        let bar = ProgressBar("train", total: o.steps, unit: "step")
+        var last: StepMetrics?
+        trainer.onStep = { m in
+            last = m
+            bar.update(m.step, note: String(format: "loss %.4f  lr %.2e  %.1f samples/s", m.loss, m.lr, m.samplesPerSecond))
+        }
+        try trainer.run()
+        bar.finish()
+        var result: [String: Any] = ["run": out, "step": trainer.step]
+        if let last, last.loss.isFinite {
+            result["loss"] = Double(last.loss)
+            result["samples_per_s"] = rounded(last.samplesPerSecond, 2)
+        }
+        try printJSONLine(result)
+    }
+}

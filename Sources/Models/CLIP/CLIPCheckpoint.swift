@@ -1,0 +1,67 @@
+import Foundation
+import NN
+import Tensor
+
+/// Reading and writing CLIP weights in open_clip's layout: a safetensors file whose tensor names
+/// are `CLIP.state_dict()` keys (what `safetensors.torch.save_file(model.state_dict(), …)`
+/// writes and `model.load_state_dict(safetensors.torch.load_file(…))` reads), optionally beside
+/// an `open_clip_config.json` (`{"model_cfg": …}`) as on the Hugging Face hub.
+extension CLIPModel {
+    /// The model-file name of open_clip's hub layout.
+    public static let openCLIPModelFile = "open_clip_model.safetensors"
+    /// The config-file name of open_clip's hub layout.
+    public static let openCLIPConfigFile = "open_clip_config.json"
+
+    /// Reads every parameter from the safetensors state_dict at `path`. Strict: a missing or
+    /// unexpected tensor or a shape mismatch is a `CheckpointError` naming the file and tensor.
+    /// F16, BF16 and F64 tensors are converted. Keys under DistributedDataParallel's `module.`
+    /// prefix are accepted.
+    public func load(safetensors path: String) throws {
+        let file = try SafeTensorsFile(path: path)
+        let prefix = !file.contains("logit_scale") && file.contains("module.logit_scale") ? "module." : ""
+        try arena.read(from: file, prefix: prefix)
+    }
+
+    /// The model a user names: `checkpoint` is a safetensors file, an open_clip hub folder, a
+    /// checkpoint folder or a run folder (see `CheckpointStore.resolveModelFile`); `config` is a
+    /// preset name or JSON file, or nil to read the `open_clip_config.json` beside the model file.
+    public static func load(checkpoint: String, config: String?) throws -> CLIPModel {
+        let file = try CheckpointStore.resolveModelFile(checkpoint)
+        let cfg: CLIPConfig
+        if let config {
+            cfg = try CLIPConfig.load(config)
+        } else {
+            let beside = ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent(openCLIPConfigFile)
+            guard FileManager.default.fileExists(atPath: beside) else {
+                throw CLIPConfigError.unreadable(file, "no \(openCLIPConfigFile) beside the model file; name the model config (a preset or JSON file)")
+            }
+            cfg = try CLIPConfig.load(beside)
+        }
+        let model = CLIPModel(config: cfg)
+        try model.load(safetensors: file)
+        return model
+    }
+
+    /// Writes the parameters to `path` as an open_clip state_dict in safetensors (F32).
+    public func save(to path: String, metadata: [String: String] = [:]) throws {
+        var w = SafeTensorsWriter()
+        arena.write(to: &w)
+        try w.write(to: path, metadata: metadata.merging(["format": "pt"]) { a, _ in a })
+    }
+
+    /// Writes open_clip's hub layout into folder `directory` (created if needed):
+    /// `open_clip_model.safetensors` and `open_clip_config.json` with the model config and
+    /// CLIP's preprocessing (OpenAI mean and std, bicubic resize).
+    public func saveOpenCLIPFolder(_ directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try save(to: (directory as NSString).appendingPathComponent(Self.openCLIPModelFile))
+        let model = try JSONSerialization.jsonObject(with: config.jsonData())
+        let preprocess: [String: Any] = [
+            "mean": [0.48145466, 0.4578275, 0.40821073], "std": [0.26862954, 0.26130258, 0.27577711],
+            "interpolation": "bicubic", "resize_mode": "shortest", "size": config.vision.imageSize,
+        ]
+        let json = try JSONSerialization.data(withJSONObject: ["model_cfg": model, "preprocess_cfg": preprocess],
+                                              options: [.prettyPrinted, .sortedKeys])
+        try AtomicFile.write(json, to: (directory as NSString).appendingPathComponent(Self.openCLIPConfigFile))
+    }
+}
