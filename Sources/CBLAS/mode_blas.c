@@ -85,6 +85,8 @@ int mode_blas_set_threads_local(int n) {
 
 int mode_blas_get_threads(void) { return get_threads ? get_threads() : -1; }
 
+int mode_blas_has_local_threads(void) { return set_threads_local != NULL; }
+
 #include <sched.h>
 int mode_affinity_cores(void) {
     cpu_set_t set;

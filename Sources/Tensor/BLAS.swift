@@ -154,6 +154,11 @@ public enum BLAS {
             setenv("OPENBLAS_NUM_THREADS", String(threads), 0)
         case .blis:
             setenv("BLIS_NUM_THREADS", String(threads), 0)
+            // BLIS 0.9 (Debian) does not recognise AMD Zen 5 and falls back to its generic
+            // kernels (about 35 GFLOP/s per core here); its Skylake-X AVX-512 kernels run at about
+            // 220. Forced on any AVX-512 CPU unless the user chose (older and newer BLIS both read
+            // "skx": 0.9 as the number 0, its id of skx; later versions by name).
+            if CPUFeatures.current.avx512f { setenv("BLIS_ARCH_TYPE", "skx", 0) }
         case .custom:
             break
         }

@@ -58,6 +58,11 @@ public enum Matmul {
             return
         }
         BLAS.ensureLoaded()
+        // Libraries without a per-thread setting (BLIS, OpenBLAS) run single-threaded for the
+        // whole region instead: otherwise each worker's product starts its own team of threads.
+        let global = mode_blas_has_local_threads() == 0 ? mode_blas_get_threads() : -1
+        if global > 1 { _ = mode_blas_set_threads(1) }
+        defer { if global > 1 { _ = mode_blas_set_threads(global) } }
         Parallel.forEach(n, grain: grain) { r in
             let previous = mode_blas_set_threads_local(1)
             body(r)

@@ -36,6 +36,9 @@ int mode_blas_set_threads_local(int n);
 /// The library's own view of its thread count, or -1 when it has no getter.
 int mode_blas_get_threads(void);
 
+/// 1 when the library can set a thread count for the calling thread only (MKL), else 0.
+int mode_blas_has_local_threads(void);
+
 #ifdef __cplusplus
 }
 #endif
