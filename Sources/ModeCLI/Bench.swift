@@ -6,7 +6,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput; each subcommand prints one JSON line (same keys as the peer scripts).",
         discussion: "Compare figures as ratios measured back to back with the peers, at the same thread count.",
-        subcommands: [BenchGEMM.self, BenchLayer.self, BenchDecode.self, BenchEncode.self, BenchKMeans.self, BenchAssign.self, BenchEmbed.self]
+        subcommands: [BenchGEMM.self, BenchLayer.self, BenchDecode.self, BenchEncode.self, BenchTrain.self, BenchKMeans.self, BenchAssign.self, BenchEmbed.self]
     )
 }
 
