@@ -14,7 +14,7 @@ struct Info: ParsableCommand {
         if json {
             let obj: [String: Any] = [
                 "blas": blas.backend.rawValue, "blas_path": blas.path, "threads": blas.threads,
-                "cores": BLAS.availableCores(), "cpu": cpu.model, "cpu_features": cpu.summary,
+                "cores": BLAS.availableCores(), "cpu": cpu.model, "cpu_vendor": cpu.vendor, "blas_preference": BLAS.defaultPreference().map(\.rawValue), "cpu_features": cpu.summary,
             ]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
@@ -22,7 +22,7 @@ struct Info: ParsableCommand {
             print("blas:      \(blas.backend.rawValue)")
             print("path:      \(blas.path)")
             print("threads:   \(blas.threads) (cores available: \(BLAS.availableCores()); set MODE_THREADS to change)")
-            print("cpu:       \(cpu.model)")
+            print("cpu:       \(cpu.model) (\(cpu.vendor))")
             print("features:  \(cpu.summary.joined(separator: " "))")
         }
     }

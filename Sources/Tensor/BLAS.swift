@@ -87,8 +87,10 @@ public enum BLAS {
         }
         switch choice {
         case "":
-            if let i = attempt(.mkl, mklCandidates(env)) ?? attempt(.blis, blisCandidates)
-                ?? attempt(.openblas, openblasCandidates) { return i }
+            for backend in defaultPreference() {
+                let paths = backend == .mkl ? mklCandidates(env) : backend == .blis ? blisCandidates : openblasCandidates
+                if let i = attempt(backend, paths) { return i }
+            }
         case "mkl": if let i = attempt(.mkl, mklCandidates(env)) { return i }
         case "blis": if let i = attempt(.blis, blisCandidates) { return i }
         case "openblas": if let i = attempt(.openblas, openblasCandidates) { return i }
@@ -100,6 +102,13 @@ public enum BLAS {
         }
         throw BLASLoadError(description: "MODE_BLAS=\(choice.isEmpty ? "(unset)" : choice): no usable BLAS; tried:\n  "
             + tried.joined(separator: "\n  ") + "\nRun the setup (make setup) to install MKL and BLIS.")
+    }
+
+    /// The default order: MKL → BLIS → OpenBLAS, except on AMD CPUs with AVX-512, where MKL runs
+    /// its AVX2 kernels while BLIS's AVX-512 (skx) kernels are about twice as fast (measured on a
+    /// 2-core Zen 5: 1024³ GEMM 213 vs 388 GFLOP/s; CLIP tiny training 465 vs 553 samples/s).
+    public static func defaultPreference(cpu: CPUFeatures = .current) -> [BLASBackend] {
+        cpu.vendor == "AuthenticAMD" && cpu.avx512f ? [.blis, .mkl, .openblas] : [.mkl, .blis, .openblas]
     }
 
     private static let blisCandidates = ["libblis.so.4", "libblis.so", "libblis.so.3"]

@@ -20,3 +20,14 @@ import Testing
         }
     }
 }
+
+@Suite struct BLASChoiceTests {
+    @Test func amdWithAVX512PrefersBLIS() {
+        let amd = CPUFeatures(model: "AMD EPYC", vendor: "AuthenticAMD", flags: ["avx2", "avx512f"])
+        let intel = CPUFeatures(model: "Xeon", vendor: "GenuineIntel", flags: ["avx2", "avx512f"])
+        let amdAVX2 = CPUFeatures(model: "Ryzen", vendor: "AuthenticAMD", flags: ["avx2"])
+        #expect(BLAS.defaultPreference(cpu: amd) == [.blis, .mkl, .openblas])
+        #expect(BLAS.defaultPreference(cpu: intel) == [.mkl, .blis, .openblas])
+        #expect(BLAS.defaultPreference(cpu: amdAVX2) == [.mkl, .blis, .openblas])
+    }
+}
