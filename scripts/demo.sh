@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo on the embedded default, as far as the pipeline reaches today: the compute core (BLAS
 # in use, GEMM throughput), the built-in synthetic corpus, caption embeddings with the default
-# encoder, and a tiny CLIP trained on the corpus's shards. Output goes to ${MODE_DEMO_DIR:-demo-out}.
+# encoder, a tiny CLIP trained on the corpus's shards and its zero-shot evaluation. Output goes to ${MODE_DEMO_DIR:-demo-out}.
 # Steps already done are skipped (delete the folder to start over).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,4 +26,7 @@ resume=""
 [ -f "$out/run-tiny/params.json" ] && resume="--resume"
 "$mode" train --config tiny --data "$out/corpus/train/{00000..00019}.tar" --batch 128 --steps 150 \
   --warmup 15 --lr 1e-3 --save-every 50 --out "$out/run-tiny" $resume
-echo "demo outputs: $out (corpus, caption embeddings, run-tiny with metrics.jsonl and checkpoints)"
+
+# Zero-shot evaluation of the trained model on the corpus's held-out tasks.
+"$mode" eval --checkpoint "$out/run-tiny" --tasks "$out/corpus/tasks" --out "$out/eval"
+echo "demo outputs: $out (corpus, caption embeddings, run-tiny with metrics.jsonl and checkpoints, eval/summary.md)"
