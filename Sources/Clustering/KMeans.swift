@@ -11,9 +11,10 @@ import Tensor
 //
 // 1. Candidates. For every point, its `l` (default 8) nearest centres and their values
 //    v_ij = ‖c_j‖² − 2 x_i·c_j (the squared distance minus ‖x_i‖²), from one GEMM per block of
-//    128 rows (`Matmul.gemm`, the only BLAS call site; norms precomputed) followed by a SIMD
+//    512 rows (`Matmul.gemm`, the only BLAS call site; norms precomputed) followed by a SIMD
 //    partial top-l scan of the block while it is in cache. The N × k matrix is never held;
-//    row blocks run in parallel, each GEMM single-threaded. This step is > 90% of the time.
+//    row blocks run in parallel, each GEMM single-threaded. This step is ~90% of the
+//    time (the GEMM alone ~75%; the top-8 selection costs about 20% of the GEMM).
 // 2. Capacity-constrained greedy. Points are taken in order of regret (second-best minus best
 //    value, largest first: the points that lose most when denied their first choice choose
 //    first) and each goes to its best candidate with room under the upper bound. Points whose
@@ -43,9 +44,15 @@ import Tensor
 // towards the balanced partition, after a few iterations over 95% of points get their first
 // choice and only a few dozen per 10⁵ need the exact fallback.
 //
+// Cost, measured at 200 000 × 384 → 1024 on 2 cores back to back with FAISS's plain k-means
+// on the same data: per iteration 0.65× FAISS's time when both use OpenBLAS's AVX-512 kernels,
+// 0.8× when this uses MKL and FAISS OpenBLAS's AVX2 kernels; sizes max/min 1.036 (FAISS: 17),
+// objective within 0.3% of the unbalanced one.
+//
 // Streaming (`fit(streaming:)`): each pass reads the chunks in order, assigns each chunk with
 // the same procedure against the *running* capacity, and accumulates per-cluster sums in Double;
-// centres are updated at the end of the pass. Memory: one chunk plus k × D. The running
+// centres are updated at the end of the pass. Memory: one chunk, k × D, and the sample the
+// first centres are drawn from (a reservoir filled in an extra first pass). The running
 // capacity after s of N rows is the final bounds scaled by s/N and widened by two standard
 // deviations of a cluster's count in a random order (√(s(N−s)/(Nk)), zero at both ends), so a
 // random-order stream assigns almost freely early on and meets the final bounds exactly at the
