@@ -94,3 +94,9 @@ int mode_affinity_cores(void) {
     if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
     return CPU_COUNT(&set);
 }
+
+static __thread int parallel_depth;
+int mode_parallel_depth(int delta) {
+    parallel_depth += delta;
+    return parallel_depth;
+}

@@ -24,6 +24,8 @@ public struct BLASLoadError: Error, CustomStringConvertible {
 /// executable or the working directory (where the setup installs it), then on the loader path.
 /// Thread count: `MODE_THREADS`, else the cores this process may run on.
 public enum BLAS {
+    /// Whether `Matmul.gemm` parallelises large products itself (the library runs single-threaded).
+    nonisolated(unsafe) public private(set) static var splitsProducts = false
     nonisolated(unsafe) private static var state: Result<BLASInfo, BLASLoadError>?
     private static let lock = NSLock()
 
@@ -48,7 +50,7 @@ public enum BLAS {
     public static func setThreads(_ n: Int) throws {
         let n = max(1, n)
         _ = try info()
-        _ = mode_blas_set_threads(Int32(n))
+        _ = mode_blas_set_threads(Int32(splitsProducts ? 1 : n))
         lock.lock()
         if case .success(var i) = state { i.threads = n; state = .success(i) }
         lock.unlock()
@@ -175,7 +177,11 @@ public enum BLAS {
             tried.append("\(backend.rawValue): \(String(cString: err))")
             return nil
         }
-        _ = mode_blas_set_threads(Int32(threads))
+        // BLIS's own threads synchronise at every inner block and stall badly when a core is busy
+        // (CLIP tiny training fell from 550 to 36 samples/s with one competing process); it runs
+        // single-threaded and `Matmul.gemm` splits large products over our threads instead.
+        splitsProducts = backend == .blis && ProcessInfo.processInfo.environment["MODE_BLIS_THREADS"] == nil
+        _ = mode_blas_set_threads(Int32(splitsProducts ? 1 : threads))
         return BLASInfo(backend: backend, path: resolvedPath(path), threads: threads)
     }
 

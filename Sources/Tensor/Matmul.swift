@@ -19,6 +19,28 @@ public enum Matmul {
             return
         }
         BLAS.ensureLoaded()
+        let parts = BLAS.splitsProducts ? min(Parallel.threads, max(m, n) / 32) : 1
+        if parts > 1 && m * n * k >= 1 << 20 && !Parallel.insideRegion {
+            // The library runs single-threaded; split the product into `parts` slabs of rows (or
+            // columns) of c and compute them side by side: one synchronisation per product, so a
+            // busy core delays it by one slab instead of stalling every inner block.
+            let byRows = m >= n
+            let extent = byRows ? m : n
+            Parallel.forEach(parts) { r in
+                for p in r {
+                    let lo = extent * p / parts / 16 * 16, hi = p == parts - 1 ? extent : extent * (p + 1) / parts / 16 * 16
+                    if lo >= hi { continue }
+                    if byRows {
+                        mode_blas_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(hi - lo), Int32(n), Int32(k), alpha,
+                                        transA ? a + lo : a + lo * lda, Int32(lda), b, Int32(ldb), beta, c + lo * ldc, Int32(ldc))
+                    } else {
+                        mode_blas_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(hi - lo), Int32(k), alpha,
+                                        a, Int32(lda), transB ? b + lo * ldb : b + lo, Int32(ldb), beta, c + lo, Int32(ldc))
+                    }
+                }
+            }
+            return
+        }
         mode_blas_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha,
                         a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }

@@ -1,3 +1,4 @@
+import CBLAS
 import Dispatch
 
 /// A parallel-for over index ranges, sized by a process-wide thread count.
@@ -9,6 +10,9 @@ public enum Parallel {
         get { _threads }
         set { _threads = max(1, newValue) }
     }
+
+    /// Whether the calling thread is running a chunk of a `forEach`.
+    public static var insideRegion: Bool { mode_parallel_depth(0) > 0 }
 
     /// Splits `0..<n` into contiguous chunks of at least `grain` items and runs `body` on each,
     /// on up to `threads` threads. Runs inline when there is one chunk. `body` must only write
@@ -24,7 +28,9 @@ public enum Parallel {
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             let lo = n * c / chunks
             let hi = n * (c + 1) / chunks
+            _ = mode_parallel_depth(1)
             if lo < hi { body(lo..<hi) }
+            _ = mode_parallel_depth(-1)
         }
     }
 }

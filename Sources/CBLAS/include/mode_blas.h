@@ -46,3 +46,6 @@ int mode_blas_has_local_threads(void);
 
 /// Number of CPUs in this process's affinity mask (sched_getaffinity), or -1 when unknown.
 int mode_affinity_cores(void);
+
+/// A per-thread nesting counter for parallel regions (the current thread's value; add `delta`).
+int mode_parallel_depth(int delta);
