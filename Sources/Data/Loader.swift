@@ -7,7 +7,8 @@ public struct LoaderOptions: Sendable {
     public var shards: [String]
     public var imageSize: Int
     public var contextLength: Int
-    /// Decoding threads.
+    /// Decoding threads that prefetch while the consumer works; 0 decodes each batch when it is
+    /// asked for, in parallel over `Parallel.threads`, and does nothing between batches.
     public var workers: Int = 2
     /// Samples held in the shuffle buffer (0 or 1 = no shuffling within the stream).
     public var shuffleBuffer: Int = 2000
@@ -25,6 +26,15 @@ public struct LoaderOptions: Sendable {
         self.shards = shards
         self.imageSize = imageSize
         self.contextLength = contextLength
+    }
+
+    /// Workers for a consumer that computes on `computeThreads` threads of `cores` cores: the
+    /// cores left beside them and the reader thread (at most 8), or 0 (inline decoding) when
+    /// none is left. Prefetching threads that share cores with the compute threads slow the
+    /// compute down by more than they save.
+    public static func automaticWorkers(computeThreads: Int, cores: Int) -> Int {
+        let spare = cores - computeThreads - 1
+        return spare < 1 ? 0 : min(spare, 8)
     }
 }
 
@@ -48,12 +58,14 @@ public struct LoaderStats: Sendable, Codable {
     public var skippedTotal: Int { skipped.values.reduce(0, +) }
 }
 
-/// Streams training batches from WebDataset shards: a reader thread walks the shards (a seeded
+/// Streams training batches from WebDataset shards: a reader walks the shards (a seeded
 /// permutation per pass) through a seeded shuffle buffer, applying the sample filter before any
-/// decoding; worker threads decode and preprocess images and encode captions; the consumer takes
-/// results strictly in stream order, so batches do not depend on thread timing. At most
-/// `prefetch` samples are in flight, whatever the number of shards. The stream is endless (pass
-/// after pass); a samples-based epoch is the caller's count.
+/// decoding, and numbers the samples; images are decoded and preprocessed and captions encoded
+/// either by worker threads that prefetch (a reader thread feeding them, at most `prefetch`
+/// samples in flight) or, with `workers == 0`, inline: each `next` reads its samples and decodes
+/// them over `Parallel.threads`. The consumer takes results strictly in stream order, so batches
+/// depend neither on thread timing nor on the mode. The stream is endless (pass after pass); a
+/// samples-based epoch is the caller's count.
 public final class ShardLoader: @unchecked Sendable {
     let engine: LoaderEngine
     public var options: LoaderOptions { engine.options }
@@ -86,7 +98,99 @@ public final class ShardLoader: @unchecked Sendable {
     }
 }
 
-/// The loader's threads and state.
+/// One pass of the stream, read in order: the pass's shard permutation through the seeded shuffle
+/// buffer, the filter and caption checks applied before any decoding, items numbered from 0.
+/// Items before `start.consumed` are read and dropped (a resume's replay).
+final class PassReader {
+    let pass: Int
+    private let options: LoaderOptions
+    private let filter: (@Sendable (_ key: String, _ shard: String) -> Bool)?
+    private var shards: [String]
+    private var rng: SeededRNG
+    private var buffer: [(WebSample, String)] = []
+    private var reader: ShardReader?
+    private var extra = ShardStats(shard: "")
+    private let skipBefore: Int
+    /// Number of the next item.
+    private var index = 0
+    /// Per-shard reading counts of the shards finished so far.
+    private(set) var shardCounts: [String: ShardStats] = [:]
+    /// Whether the pass has ended (`next` returned nil).
+    private(set) var finished = false
+    /// Polled between samples; true ends the pass early.
+    var cancelled: () -> Bool = { false }
+
+    init(start: LoaderPosition, shardOrder: [String], options: LoaderOptions,
+         filter: (@Sendable (_ key: String, _ shard: String) -> Bool)?) {
+        pass = start.pass
+        skipBefore = start.consumed
+        self.options = options
+        self.filter = filter
+        shards = shardOrder.reversed()
+        rng = SeededRNG(seed: options.seed &+ 0xB0FF &+ UInt64(start.pass) &* 0x1_0000_0001)
+    }
+
+    /// The next item (its number in the pass, the sample and its caption), or nil at the end of
+    /// the pass. Throws when a shard cannot be opened.
+    func next() throws -> (index: Int, sample: WebSample, caption: String)? {
+        while let item = try nextItem() {
+            defer { index += 1 }
+            if index >= skipBefore { return (index, item.0, item.1) }
+        }
+        return nil
+    }
+
+    /// The next item of the shuffled stream (replayed ones included).
+    private func nextItem() throws -> (WebSample, String)? {
+        let capacity = max(1, options.shuffleBuffer)
+        while !finished && !cancelled() {
+            guard let s = try nextUsable() else { break }
+            if capacity <= 1 { return s }
+            if buffer.count < capacity {
+                buffer.append(s)
+                continue
+            }
+            let j = rng.nextInt(capacity)
+            let out = buffer[j]
+            buffer[j] = s
+            return out
+        }
+        if !buffer.isEmpty && !cancelled() {
+            return buffer.remove(at: rng.nextInt(buffer.count))
+        }
+        finished = true
+        return nil
+    }
+
+    /// The next sample with an image and a usable caption that passes the filter, in shard order.
+    private func nextUsable() throws -> (WebSample, String)? {
+        while true {
+            if reader == nil {
+                guard let shard = shards.popLast() else { return nil }
+                reader = try ShardReader(path: shard)
+                extra = ShardStats(shard: shard)
+            }
+            guard let r = reader else { return nil }
+            guard let s = r.next() else {
+                var st = r.stats
+                for (k, v) in extra.skipped { st.skip(k, v) }
+                shardCounts[r.shard] = st
+                reader = nil
+                continue
+            }
+            if cancelled() { return nil }
+            if let filter, !filter(s.key, r.shard) { extra.skip(SkipReason.filtered.rawValue); continue }
+            guard sampleImage(s) != nil else { extra.skip(SkipReason.missingImage.rawValue); continue }
+            var crng = SeededRNG(seed: options.seed ^ UInt64(truncatingIfNeeded: s.key.hashValueStable))
+            switch sampleCaption(s, rng: &crng) {
+            case .failure(let reason): extra.skip(reason.rawValue)
+            case .success(let caption): return (s, caption)
+            }
+        }
+    }
+}
+
+/// The loader's state, its threads (prefetching mode) or its inline decoding (`workers == 0`).
 final class LoaderEngine: @unchecked Sendable {
     let options: LoaderOptions
     /// Keeps a sample (by key and shard) or drops it before decoding; nil keeps all.
@@ -107,6 +211,9 @@ final class LoaderEngine: @unchecked Sendable {
     /// Samples delivered in the current pass, and whether the pass was read from its start.
     private var passSamples = 0
     private var passStartedAtZero = true
+    /// Inline mode: the pass being read, and preprocessors for the decoding threads.
+    private var inlineReader: PassReader?
+    private var preprocessors: [CLIPPreprocessor] = []
 
     /// Next stream index the consumer takes, and its pass.
     private(set) var position = LoaderPosition()
@@ -146,11 +253,16 @@ final class LoaderEngine: @unchecked Sendable {
         results = [:]
         readerDone = false
         readerError = nil
+        inlineReader = nil
         lock.unlock()
     }
 
     /// Fills images (batch, 3, S, S) and texts (batch, L) with the next `batch` usable samples.
     func next(images: UnsafeMutablePointer<Float>, texts: UnsafeMutablePointer<Int32>, batch: Int) throws {
+        if options.workers <= 0 {
+            try nextInline(images: images, texts: texts, batch: batch)
+            return
+        }
         if !started { start() }
         let imageCount = 3 * options.imageSize * options.imageSize, L = options.contextLength
         var filled = 0
@@ -164,9 +276,7 @@ final class LoaderEngine: @unchecked Sendable {
                 switch r {
                 case .success(let v):
                     v.image.withUnsafeBufferPointer { (images + filled * imageCount).update(from: $0.baseAddress!, count: imageCount) }
-                    let t = texts + filled * L
-                    t.update(repeating: 0, count: L)
-                    for (i, id) in v.text.prefix(L).enumerated() { t[i] = id }
+                    writeText(texts + filled * L, v.text)
                     filled += 1
                     statsValue.samples += 1
                     passSamples += 1
@@ -178,9 +288,7 @@ final class LoaderEngine: @unchecked Sendable {
             if let e = readerError { throw e }
             if readerDone && idx >= produced {
                 // The pass is exhausted: begin the next one (unless a whole pass gave nothing).
-                if passStartedAtZero && passSamples == 0 {
-                    throw DataError.invalid(options.shards[0], "no usable samples in \(options.shards.count) shard(s) (skipped: \(statsValue.skipped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
-                }
+                try checkPassGaveSamples()
                 lock.unlock()
                 stop()
                 lock.lock()
@@ -192,6 +300,124 @@ final class LoaderEngine: @unchecked Sendable {
             }
             lock.wait()
         }
+    }
+
+    /// Writes a caption's ids into a row of L ids, zero-padded: t (L).
+    private func writeText(_ t: UnsafeMutablePointer<Int32>, _ ids: [Int32]) {
+        let L = options.contextLength
+        t.update(repeating: 0, count: L)
+        for (i, id) in ids.prefix(L).enumerated() { t[i] = id }
+    }
+
+    /// Throws when a pass read from its start is over and delivered no sample. Call with the lock held.
+    private func checkPassGaveSamples() throws {
+        if passStartedAtZero && passSamples == 0 {
+            throw DataError.invalid(options.shards[0], "no usable samples in \(options.shards.count) shard(s) (skipped: \(statsValue.skipped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
+        }
+    }
+
+    /// Adds a finished pass's reading counts (skips count once per full pass: a resume's replay
+    /// of a partial pass does not count them again). Call with the lock held.
+    private func recordReading(_ shardCounts: [String: ShardStats], fullPass: Bool) {
+        if fullPass {
+            for st in shardCounts.values { for (k, v) in st.skipped { statsValue.skipped[k, default: 0] += v } }
+        }
+        for (k, v) in shardCounts { statsValue.shards[k] = v }
+    }
+
+    /// Decodes and preprocesses an item's image into out (3, S, S) and encodes its caption; the
+    /// augmentation is seeded by the pass and the item's number.
+    private func decode(_ out: UnsafeMutablePointer<Float>, _ item: (index: Int, sample: WebSample, caption: String),
+                        pass: Int, preprocessor: CLIPPreprocessor) -> Result<[Int32], SkipReason> {
+        do {
+            let (_, bytes) = sampleImage(item.sample)!
+            let img = try decodeImage(bytes, maxPixels: options.maxPixels)
+            if options.train {
+                var rng = SeededRNG(seed: options.seed &+ UInt64(pass) &* 0x9E37_79B9 &+ UInt64(item.index) &* 0x85EB_CA6B)
+                preprocessor.train(out, img, rng: &rng)
+            } else {
+                preprocessor.eval(out, img)
+            }
+            return .success(encodeText(item.caption))
+        } catch let e as ImageError {
+            return .failure(e.skipReason)
+        } catch {
+            return .failure(.undecodableImage)
+        }
+    }
+
+    // MARK: inline mode
+
+    /// Inline mode: reads the next items on the calling thread and decodes them in parallel over
+    /// `Parallel.threads`, straight into the batch; nothing runs between calls.
+    private func nextInline(images: UnsafeMutablePointer<Float>, texts: UnsafeMutablePointer<Int32>, batch: Int) throws {
+        let imageCount = 3 * options.imageSize * options.imageSize, L = options.contextLength
+        var filled = 0
+        while filled < batch {
+            if inlineReader == nil {
+                passSamples = 0
+                passStartedAtZero = position.consumed == 0
+                inlineReader = PassReader(start: position, shardOrder: shardOrder(pass: position.pass), options: options, filter: filter)
+            }
+            let reader = inlineReader!
+            var items: [(index: Int, sample: WebSample, caption: String)] = []
+            items.reserveCapacity(batch - filled)
+            do {
+                while items.count < batch - filled, let item = try reader.next() { items.append(item) }
+            } catch {
+                // Unread items are read again by the next call, from `position`.
+                inlineReader = nil
+                throw error
+            }
+            if items.isEmpty {
+                lock.lock()
+                defer { lock.unlock() }
+                recordReading(reader.shardCounts, fullPass: passStartedAtZero)
+                try checkPassGaveSamples()
+                position = LoaderPosition(pass: position.pass + 1, consumed: 0)
+                inlineReader = nil
+                continue
+            }
+            // Item j decodes into slot filled + j; the skipped ones' slots are closed up below.
+            let base = filled, pass = reader.pass
+            var decoded = [Result<[Int32], SkipReason>](repeating: .failure(.undecodableImage), count: items.count)
+            decoded.withUnsafeMutableBufferPointer { out in
+                Parallel.forEach(items.count) { r in
+                    let pre = takePreprocessor()
+                    for j in r { out[j] = decode(images + (base + j) * imageCount, items[j], pass: pass, preprocessor: pre) }
+                    returnPreprocessor(pre)
+                }
+            }
+            lock.lock()
+            for (j, r) in decoded.enumerated() {
+                position.consumed = items[j].index + 1
+                switch r {
+                case .success(let text):
+                    if base + j != filled {
+                        (images + filled * imageCount).update(from: images + (base + j) * imageCount, count: imageCount)
+                    }
+                    writeText(texts + filled * L, text)
+                    filled += 1
+                    statsValue.samples += 1
+                    passSamples += 1
+                case .failure(let reason):
+                    statsValue.skipped[reason.rawValue, default: 0] += 1
+                }
+            }
+            lock.unlock()
+        }
+    }
+
+    private func takePreprocessor() -> CLIPPreprocessor {
+        lock.lock()
+        defer { lock.unlock() }
+        return preprocessors.popLast() ?? CLIPPreprocessor(size: options.imageSize)
+    }
+
+    private func returnPreprocessor(_ p: CLIPPreprocessor) {
+        lock.lock()
+        preprocessors.append(p)
+        lock.unlock()
     }
 
     // MARK: threads
@@ -225,75 +451,38 @@ final class LoaderEngine: @unchecked Sendable {
         return order
     }
 
-    /// Reads pass `start.pass` in stream order, dropping (undecoded) the items before
-    /// `start.consumed`, and hands the rest to the workers.
+    /// Reader thread: reads pass `start.pass` from item `start.consumed` and hands the items to
+    /// the workers, at most `prefetch` ahead of the consumer.
     private func readPass(_ start: LoaderPosition) {
-        var rng = SeededRNG(seed: options.seed &+ 0xB0FF &+ UInt64(start.pass) &* 0x1_0000_0001)
-        var buffer: [(WebSample, String)] = []
-        let capacity = max(1, options.shuffleBuffer)
-        var index = 0
-        func emit(_ item: (WebSample, String)) -> Bool {
-            defer { index += 1 }
-            if index < start.consumed { return true }  // replaying up to the resume point
-            lock.lock()
-            defer { lock.unlock() }
-            while !stopping && index - position.consumed >= options.prefetch { lock.wait() }
-            if stopping { return false }
-            work.append((index, item.0, item.1))
-            produced = index + 1
-            lock.broadcast()
-            return true
-        }
-        var shardCounts: [String: ShardStats] = [:]
-        outer: for shard in shardOrder(pass: start.pass) {
-            let reader: ShardReader
-            do { reader = try ShardReader(path: shard) } catch {
-                lock.lock(); readerError = error; lock.broadcast(); lock.unlock()
-                return
+        let reader = PassReader(start: start, shardOrder: shardOrder(pass: start.pass), options: options, filter: filter)
+        reader.cancelled = { self.stopping }
+        var produced = start.consumed
+        do {
+            while let item = try reader.next() {
+                lock.lock()
+                while !stopping && item.index - position.consumed >= options.prefetch { lock.wait() }
+                if stopping { lock.unlock(); return }
+                work.append(item)
+                self.produced = item.index + 1
+                produced = item.index + 1
+                lock.broadcast()
+                lock.unlock()
             }
-            var extra = ShardStats(shard: shard)
-            while let s = reader.next() {
-                if stopping { break outer }
-                if let filter, !filter(s.key, shard) { extra.skip(SkipReason.filtered.rawValue); continue }
-                guard sampleImage(s) != nil else { extra.skip(SkipReason.missingImage.rawValue); continue }
-                var crng = SeededRNG(seed: options.seed ^ UInt64(truncatingIfNeeded: s.key.hashValueStable))
-                switch sampleCaption(s, rng: &crng) {
-                case .failure(let r): extra.skip(r.rawValue); continue
-                case .success(let caption):
-                    if capacity <= 1 {
-                        if !emit((s, caption)) { break outer }
-                    } else if buffer.count < capacity {
-                        buffer.append((s, caption))
-                    } else {
-                        let j = rng.nextInt(capacity)
-                        let out = buffer[j]
-                        buffer[j] = (s, caption)
-                        if !emit(out) { break outer }
-                    }
-                }
-            }
-            var st = reader.stats
-            for (k, v) in extra.skipped { st.skip(k, v) }
-            shardCounts[shard] = st
-        }
-        while !buffer.isEmpty && !stopping {
-            let j = rng.nextInt(buffer.count)
-            let item = buffer.remove(at: j)
-            if !emit(item) { break }
+        } catch {
+            lock.lock(); readerError = error; lock.broadcast(); lock.unlock()
+            return
         }
         lock.lock()
-        // Reading skips count once per full pass (a resume's replay of a partial pass does not
-        // count them again).
-        if start.consumed == 0 {
-            for st in shardCounts.values { for (k, v) in st.skipped { statsValue.skipped[k, default: 0] += v } }
+        if !stopping {
+            recordReading(reader.shardCounts, fullPass: start.consumed == 0)
+            readerDone = true
+            self.produced = max(self.produced, produced)
         }
-        for (k, v) in shardCounts { statsValue.shards[k] = v }
-        readerDone = true
-        produced = max(produced, index)
         lock.broadcast()
         lock.unlock()
     }
 
+    /// Worker thread: decodes items into results until the pass is read or the loader stops.
     private func decodeLoop() {
         let n = 3 * options.imageSize * options.imageSize
         let preprocessor = CLIPPreprocessor(size: options.imageSize)  // not thread-safe: one per worker
@@ -304,25 +493,10 @@ final class LoaderEngine: @unchecked Sendable {
             let item = work.removeFirst()
             let pass = position.pass
             lock.unlock()
-            var result: Result<(image: [Float], text: [Int32]), SkipReason>
-            do {
-                let (_, bytes) = sampleImage(item.sample)!
-                let img = try decodeImage(bytes, maxPixels: options.maxPixels)
-                var out = [Float](repeating: 0, count: n)
-                if options.train {
-                    var rng = SeededRNG(seed: options.seed &+ UInt64(pass) &* 0x9E37_79B9 &+ UInt64(item.index) &* 0x85EB_CA6B)
-                    out.withUnsafeMutableBufferPointer { _ = preprocessor.train($0.baseAddress!, img, rng: &rng) }
-                } else {
-                    out.withUnsafeMutableBufferPointer { preprocessor.eval($0.baseAddress!, img) }
-                }
-                result = .success((out, encodeText(item.caption)))
-            } catch let e as ImageError {
-                result = .failure(e.skipReason)
-            } catch {
-                result = .failure(.undecodableImage)
-            }
+            var image = [Float](repeating: 0, count: n)
+            let text = image.withUnsafeMutableBufferPointer { decode($0.baseAddress!, item, pass: pass, preprocessor: preprocessor) }
             lock.lock()
-            results[item.index] = result
+            results[item.index] = text.map { (image: image, text: $0) }
             lock.broadcast()
             lock.unlock()
         }

@@ -8,7 +8,8 @@ public final class ShardSource: BatchSource {
     public let loader: ShardLoader
     public let spec: String
 
-    /// Shards from `spec` (brace notation, `::`-joined), `filter` applied by key before decoding.
+    /// Shards from `spec` (brace notation, `::`-joined), `filter` applied by key before decoding;
+    /// `workers` decoding threads (0: inline decoding, see `LoaderOptions.workers`).
     public init(spec: String, imageSize: Int, contextLength: Int, tokenizer: CLIPTokenizer, workers: Int,
                 seed: UInt64, shuffleBuffer: Int = 2000, filter: (@Sendable (String, String) -> Bool)? = nil) throws {
         self.spec = spec

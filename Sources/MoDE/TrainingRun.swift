@@ -14,7 +14,9 @@ public struct TrainingSetup {
     public var options: TrainingOptions
     /// Shard specification; nil = the built-in synthetic paired task.
     public var data: String?
-    public var workers = 2
+    /// Loader decoding threads (0: inline decoding on the compute threads); nil chooses by the
+    /// cores left beside `Parallel.threads` (`LoaderOptions.automaticWorkers`).
+    public var workers: Int?
     public var shuffleBuffer = 2000
     /// Weights to start from (a file, checkpoint folder or run folder); nil = random init.
     public var initCheckpoint: String?
@@ -30,6 +32,11 @@ public struct TrainingSetup {
         self.options = options
     }
 
+    /// The loader's decoding threads: `workers`, or the automatic choice.
+    public var resolvedWorkers: Int {
+        workers ?? LoaderOptions.automaticWorkers(computeThreads: Parallel.threads, cores: BLAS.availableCores())
+    }
+
     /// The ready trainer (its `prepare` done) and the model.
     public func make() throws -> (trainer: Trainer, model: CLIPModel) {
         let config = try CLIPConfig.load(configName)
@@ -41,7 +48,7 @@ public struct TrainingSetup {
         if let data {
             let tokenizer = try CLIPTokenizer()
             source = try ShardSource(spec: data, imageSize: config.vision.imageSize, contextLength: config.text.contextLength,
-                                     tokenizer: tokenizer, workers: workers, seed: options.seed,
+                                     tokenizer: tokenizer, workers: resolvedWorkers, seed: options.seed,
                                      shuffleBuffer: shuffleBuffer, filter: filter)
         } else {
             source = SyntheticPairs(classes: 64, imageSize: config.vision.imageSize,

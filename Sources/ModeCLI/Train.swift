@@ -40,7 +40,11 @@ struct Train: ParsableCommand {
     @Flag(help: "Continue the run in --out from its latest checkpoint.") var resume = false
     @Option(name: .customLong("init"), help: "Start from these weights (file, checkpoint folder or run folder).") var initCheckpoint: String?
     @Option(help: "Training shards (brace notation; '::' joins sources).") var data: String?
-    @Option(help: "Decoding threads for --data.") var workers = 2
+    @Option(help: """
+        Decoding threads for --data, prefetching while the model computes; 0 decodes each batch \
+        when it is needed, in parallel over the compute threads (best when no core is spare). \
+        Default: the cores left beside --threads and one reading thread (at most 8), else 0.
+        """) var workers: Int?
     @Option(help: "Threads (BLAS and parallel loops); default: MODE_THREADS or all available cores.") var threads: Int?
 
     func totalSteps() throws -> Int {
@@ -51,7 +55,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         _ = try totalSteps()
-        guard workers > 0 else { throw ValidationError("--workers must be positive") }
+        if let workers, workers < 0 { throw ValidationError("--workers must be 0 or more") }
     }
 
     func run() throws {

@@ -65,29 +65,45 @@ import TestSupport
         #expect(Set(ids) == Set((0..<18).map { Int32($0) }) && Array(ids) != (0..<18).map { Int32($0) })
     }
 
-    @Test func resumeContinuesTheSameStream() throws {
+    @Test func inlineDecodingGivesTheSameBatchesAndCounts() throws {
         let d = try TempDirectory()
         let shards = try makeShards(d.path, shards: 3, perShard: 6)
-        let full = try batches(loader(shards), 9)        // crosses into the second pass
-        let l = try loader(shards)
+        let threaded = try loader(shards, workers: 2), inline = try loader(shards, workers: 0)
+        // batch 5 over 18 good samples a pass: batches straddle the pass boundary
+        let a = try batches(threaded, 8, batch: 5)
+        let b = try batches(inline, 8, batch: 5)
+        #expect(a.map(\.0) == b.map(\.0) && a.map(\.1) == b.map(\.1))  // bit-identical: same code, same seeds
+        #expect(threaded.position == inline.position)
+        let s = threaded.stats, t = inline.stats
+        #expect(s.samples == t.samples && s.skipped == t.skipped && s.shards == t.shards, "\(s) vs \(t)")
+    }
+
+    /// Resumes with either mode (0: inline decoding) from a position saved by either.
+    @Test(arguments: [2, 0], [2, 0])
+    func resumeContinuesTheSameStream(before: Int, after: Int) throws {
+        let d = try TempDirectory()
+        let shards = try makeShards(d.path, shards: 3, perShard: 6)
+        let full = try batches(loader(shards, workers: before), 9)        // crosses into the second pass
+        let l = try loader(shards, workers: before)
         _ = try batches(l, 5)
         let pos = l.position
-        let resumed = try loader(shards)
+        let resumed = try loader(shards, workers: after)
         resumed.restore(pos)
         let rest = try batches(resumed, 4)
         #expect(rest.map(\.1) == full[5...].map(\.1) && rest.map(\.0) == full[5...].map(\.0))
         #expect(pos.pass == 1)
     }
 
-    @Test func damageIsCountedAndFilterApplies() throws {
+    @Test(arguments: [2, 0])
+    func damageIsCountedAndFilterApplies(workers: Int) throws {
         let d = try TempDirectory()
         let shards = try makeShards(d.path, shards: 2, perShard: 5)
-        let l = try loader(shards)
+        let l = try loader(shards, workers: workers)
         _ = try batches(l, 3, batch: 4)   // 12 samples: the whole first pass (10 good) and 2 more
         let st = l.stats
         #expect(st.skipped["undecodable_image"] == 1 && st.skipped["empty_caption"] == 1 && st.skipped["missing_caption"] == 1, "\(st.skipped)")
         #expect(st.shards.count == 2)
-        let odd = try loader(shards, filter: { key, _ in (Int(key) ?? 1) % 2 == 0 })
+        let odd = try loader(shards, workers: workers, filter: { key, _ in (Int(key) ?? 1) % 2 == 0 })
         let got = try batches(odd, 2, batch: 5).flatMap { b in stride(from: 0, to: b.1.count, by: 4).map { b.1[$0] } }
         #expect(Set(got) == [0, 2, 4, 5, 7, 9], "\(got)")  // keys with an even sample number
     }
@@ -101,6 +117,8 @@ import TestSupport
         let w = try TarWriter(path: d.file("empty.tar"))
         try w.add("a.jpg", [1, 2, 3]); try w.add("a.txt", Array("x".utf8))
         try w.finish()
-        #expect { try self.batches(self.loader([d.file("empty.tar")]), 1) } throws: { "\($0)".contains("no usable samples") }
+        for workers in [2, 0] {
+            #expect { try self.batches(self.loader([d.file("empty.tar")], workers: workers), 1) } throws: { "\($0)".contains("no usable samples") }
+        }
     }
 }
