@@ -17,7 +17,7 @@ public struct LoaderOptions: Sendable {
     public var seed: UInt64 = 0
     /// Train transform (RandomResizedCrop) or eval transform (resize + centre crop).
     public var train = true
-    /// Samples decoded ahead of the consumer (bounds memory: this many images in flight).
+    /// Samples decoded ahead of the consumer by the workers (bounds memory: this many images in flight).
     public var prefetch: Int = 512
     /// Largest image accepted (pixels).
     public var maxPixels: Int = defaultMaxImagePixels

@@ -94,6 +94,13 @@ import TestSupport
         #expect(pos.pass == 1)
     }
 
+    @Test func automaticWorkersLeaveTheComputeCoresAlone() {
+        #expect(LoaderOptions.automaticWorkers(computeThreads: 2, cores: 2) == 0)
+        #expect(LoaderOptions.automaticWorkers(computeThreads: 2, cores: 3) == 0)   // the reader needs the spare core
+        #expect(LoaderOptions.automaticWorkers(computeThreads: 2, cores: 4) == 1)
+        #expect(LoaderOptions.automaticWorkers(computeThreads: 8, cores: 64) == 8)
+    }
+
     @Test(arguments: [2, 0])
     func damageIsCountedAndFilterApplies(workers: Int) throws {
         let d = try TempDirectory()
