@@ -82,6 +82,7 @@ public enum ShardEmbedding {
     /// Embeds the captions of this worker's shards (index % N == i in `shards`) into
     /// `outDirectory`/<stem>.safetensors, skipping shards whose output is already valid for
     /// this embedder. Each file is written atomically once its shard is done.
+    @discardableResult
     public static func run(shards: [String], outDirectory: String, embedder: CaptionEmbedder, batchSize: Int = 64,
                            worker: WorkerSlice = .all, progress: ((EmbedProgress) -> Void)? = nil) throws -> EmbedSummary {
         guard batchSize >= 1 else { throw PipelineError.invalid("batch size must be at least 1") }
