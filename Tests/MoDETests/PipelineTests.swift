@@ -193,6 +193,10 @@ final class TopicEmbedder: CaptionEmbedder {
         }
         #expect(set.fine(shard: shards[0], key: "s0_none") == nil)
         #expect(set.fine(shard: dir.file("c/00007.tar"), key: "s0_0") == nil)
+        // An expert's training filter reads the same assignments.
+        let expert = try ExpertSelection(clusters: [0], outOfClusterRatio: 0, assignments: set)
+        #expect(expert.keeps(key: "s2_0", shard: shards[2]) == (set.coarse(shard: shards[2], key: "s2_0") == 0))
+        #expect(!expert.keeps(key: "s0_none", shard: shards[0]))
         // The samples of one topic share an expert (the topics are far apart).
         #expect(Set(["s1_0", "s1_3", "s1_6"].map { set.coarse(shard: shards[1], key: $0) }).count == 1)
     }

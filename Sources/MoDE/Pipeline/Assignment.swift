@@ -217,3 +217,13 @@ public struct AssignmentSet: Sendable {
         fine(shard: shard, key: key).map { hierarchy.fineToCoarse[Int($0)] }
     }
 }
+
+extension ExpertSelection {
+    /// The selection of an expert training on coarse `clusters`, looking samples up in
+    /// `assignments` (see `AssignmentSet.coarse(shard:key:)`).
+    public init(clusters: Set<Int32>, outOfClusterRatio: Double = 0.02, seed: UInt64 = 0, assignments: AssignmentSet) throws {
+        try self.init(clusters: clusters, outOfClusterRatio: outOfClusterRatio, seed: seed) { key, shard in
+            assignments.coarse(shard: shard, key: key)
+        }
+    }
+}
