@@ -258,6 +258,15 @@ final class TopicEmbedder: CaptionEmbedder {
         #expect(zero == .badFile(path: feat + "/b.safetensors", reason: "feature row 2 is the zero vector (a failed embedding?)"))
         // Nothing half-written: no output folder, no temporary folder.
         #expect(try dir.contents() == ["feat"])
+
+        // Assignment checks every row too, naming the file.
+        try FileManager.default.createDirectory(atPath: dir.file("good"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: feat + "/a.safetensors", toPath: dir.file("good/a.safetensors"))
+        try FeatureClustering.run(features: dir.file("good"), out: dir.file("c"), options: Self.smallOptions(fine: 3, coarse: 1))
+        let bad = #expect(throws: PipelineError.self) {
+            try ShardAssignment.run(features: feat, clustersFile: dir.file("c/clusters.safetensors"), out: dir.file("as"))
+        }
+        #expect(bad == .badFile(path: feat + "/b.safetensors", reason: "feature row 2 is the zero vector (a failed embedding?)"))
     }
 
     @Test func streamedFitWritesTheSameFiles() throws {

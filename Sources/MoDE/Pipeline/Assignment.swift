@@ -67,13 +67,7 @@ public enum ShardAssignment {
                 summary.alreadyDone += 1
             } else {
                 let file = try SafeTensorsFile(path: info.path)
-                let x = try file.tensor(FeatureFile.Key.features)
-                let result: (index: [Int32], distance: [Float])
-                do {
-                    result = try NearestCentres.assign(x, centres: hierarchy.fineCentres)
-                } catch let e as ClusteringError {
-                    throw PipelineError.badFile(path: info.path, reason: e.description)
-                }
+                let result = try nearestFine(file, rows: info.rows, hierarchy: hierarchy)
                 let keyBytes = try file.rawBytes(FeatureFile.Key.keys)
                 _ = try TextList.read(file, FeatureFile.Key.keys, count: info.rows)
                 var w = SafeTensorsWriter()
@@ -97,6 +91,43 @@ public enum ShardAssignment {
         summary.total = counts.total
         summary.seconds = Date().timeIntervalSince(start)
         return summary
+    }
+
+    /// Nearest fine centre and squared distance of every feature row of `file` (rows, D),
+    /// read in place from the mapping when stored as aligned F32 (no copy). Rows are checked
+    /// (finite, non-zero); the error names the file and row.
+    static func nearestFine(_ file: SafeTensorsFile, rows n: Int, hierarchy: ClusterHierarchy) throws -> (index: [Int32], distance: [Float]) {
+        let d = hierarchy.dimension
+        guard let info = file.info(FeatureFile.Key.features), info.shape == [n, d] else {
+            throw PipelineError.badFile(path: file.path, reason: "\"features\" is not (\(n), \(d))")
+        }
+        var converted: Tensor?
+        let raw = try file.rawBytes(FeatureFile.Key.features)
+        let x: UnsafePointer<Float>
+        if info.dtype == .f32, let p = raw.baseAddress, Int(bitPattern: p) % MemoryLayout<Float>.alignment == 0 {
+            x = p.assumingMemoryBound(to: Float.self)
+        } else {
+            let t = try file.tensor(FeatureFile.Key.features)
+            converted = t
+            x = UnsafePointer(t.data)
+        }
+        return try withExtendedLifetime(converted) {
+            let norms = Tensor(shape: [n])
+            NearestCentres.rowSquaredNorms(norms.data, x, n: n, d: d)
+            for i in 0..<n where !(norms.data[i].isFinite && norms.data[i] > 0) {
+                throw PipelineError.badFile(path: file.path, reason: "feature row \(i) " + (norms.data[i].isFinite
+                    ? "is the zero vector (a failed embedding?)" : "holds a NaN or infinite value"))
+            }
+            var index = [Int32](repeating: 0, count: n), distance = [Float](repeating: 0, count: n)
+            index.withUnsafeMutableBufferPointer { ip in
+                distance.withUnsafeMutableBufferPointer { dp in
+                    guard let ip = ip.baseAddress, let dp = dp.baseAddress else { return }
+                    NearestCentres.assign(ip, dp, x, hierarchy.fineCentres.data, n: n, d: d, k: hierarchy.fineCount,
+                                          rowNorms: norms.data)
+                }
+            }
+            return (index, distance)
+        }
     }
 
     /// Whether `path` is a complete assignment of `rows` rows against these fine centres.

@@ -67,6 +67,7 @@ public enum FeatureClustering {
     /// `replace`). Memory: the sample in memory when it fits `options.inMemoryBytes`
     /// (s × D × 4 bytes, plus ~100 bytes a row of work space), else streamed: one chunk, the
     /// initial-centre reservoir (max(32m, 4096) rows) and m × D, re-reading the files each pass.
+    @discardableResult
     public static func run(features: String, out: String, options: ClusterOptions, replace: Bool = false,
                            progress: ((ClusterProgress) -> Void)? = nil) throws -> ClusterSummary {
         let start = Date()
