@@ -294,6 +294,16 @@ final class TopicEmbedder: CaptionEmbedder {
         let a = try FeatureSample(infos: infos, fraction: 0.25, seed: 4), b = try FeatureSample(infos: infos, fraction: 0.25, seed: 4)
         #expect(a.count == 9 && a.rows == b.rows)  // round(0.25 × 36)
         #expect(try FeatureSample(infos: infos, fraction: 1, seed: 4).count == 36)
+        // Gathered rows are the files' rows at their origins (read in runs of consecutive rows).
+        for fraction in [0.25, 1] {
+            let (x, origins) = try FeatureSample(infos: infos, fraction: fraction, seed: 4).gather()
+            let files = try infos.map { try FeatureFile(path: $0.path) }
+            for (i, o) in origins.enumerated() {
+                let f = files[Int(o >> 32)], r = Int(o & 0xffff_ffff)
+                #expect(Array(UnsafeBufferPointer(start: x.data + i * 8, count: 8))
+                        == Array(UnsafeBufferPointer(start: f.features.data + r * 8, count: 8)))
+            }
+        }
     }
 
     @Test func splitKeepsOtherClustersAndIds() throws {

@@ -51,8 +51,9 @@ public struct FeatureSample {
 
     /// Calls `body` with consecutive chunks of at most `chunkRows` sampled rows (count, D),
     /// files taken in `order` (indices into `infos`; default folder order), and where each row
-    /// came from: `origins` (count) = file index << 32 | row. Every row is checked on the way
-    /// (finite, non-zero); the error names the file and row.
+    /// came from: `origins` (count) = file index << 32 | row. F32 rows are read with pread, runs
+    /// of consecutive rows at once, so only the chunk is resident (not the mapped file). Every
+    /// row is checked on the way (finite, non-zero); the error names the file and row.
     public func forEachChunk(chunkRows: Int = 16384, order: [Int]? = nil,
                              _ body: (_ rows: UnsafePointer<Float>, _ count: Int, _ origins: [Int64]) throws -> Void) throws {
         let d = dimension
@@ -61,34 +62,30 @@ public struct FeatureSample {
         origins.reserveCapacity(chunkRows)
         for f in order ?? Array(infos.indices) where !rows[f].isEmpty {
             let path = infos[f].path
-            let file = try SafeTensorsFile(path: path)
-            guard let info = file.info(FeatureFile.Key.features), info.shape == [infos[f].rows, d] else {
-                throw PipelineError.badFile(path: path, reason: "\"features\" changed while it was being read")
-            }
-            var converted: Tensor?
-            let base: UnsafePointer<Float>
-            let raw = try file.rawBytes(FeatureFile.Key.features)
-            if info.dtype == .f32, let p = raw.baseAddress, Int(bitPattern: p) % MemoryLayout<Float>.alignment == 0 {
-                base = p.assumingMemoryBound(to: Float.self)
-            } else {
-                let t = try file.tensor(FeatureFile.Key.features)
-                converted = t
-                base = UnsafePointer(t.data)
-            }
-            try withExtendedLifetime(converted) {
-                for r in rows[f] {
-                    let src = base + Int(r) * d
+            let reader = try RowReader(path: path, rows: infos[f].rows, d: d)
+            let picked = rows[f]
+            var j = 0
+            while j < picked.count {
+                // A run of consecutive rows that fits the chunk's free space.
+                var run = 1
+                let room = chunkRows - origins.count
+                while run < room, j + run < picked.count, picked[j + run] == picked[j] + Int32(run) { run += 1 }
+                let dst = buffer.data + origins.count * d
+                try reader.read(dst, from: Int(picked[j]), count: run)
+                for t in 0..<run {
+                    let r = Int(picked[j]) + t
+                    let row = dst + t * d
                     var ss: Float = 0
-                    for j in 0..<d { ss += src[j] * src[j] }
+                    for c in 0..<d { ss += row[c] * row[c] }
                     guard ss.isFinite, ss > 0 else {
                         throw PipelineError.badFile(path: path, reason: "feature row \(r) " + (ss.isFinite ? "is the zero vector (a failed embedding?)" : "holds a NaN or infinite value"))
                     }
-                    (buffer.data + origins.count * d).update(from: src, count: d)
                     origins.append(Int64(f) << 32 | Int64(r))
-                    if origins.count == chunkRows {
-                        try body(buffer.data, origins.count, origins)
-                        origins.removeAll(keepingCapacity: true)
-                    }
+                }
+                j += run
+                if origins.count == chunkRows {
+                    try body(buffer.data, origins.count, origins)
+                    origins.removeAll(keepingCapacity: true)
                 }
             }
         }
@@ -127,5 +124,52 @@ struct SampledFeatureSource: FeatureSource {
 
     func forEachChunk(_ body: (UnsafePointer<Float>, Int) throws -> Void) throws {
         try sample.forEachChunk(chunkRows: chunkRows, order: order) { rows, n, _ in try body(rows, n) }
+    }
+}
+
+/// Reads rows of a feature file's `features` (rows, d): F32 with pread at the tensor's byte
+/// offset (nothing mapped stays resident), other float types converted once in memory.
+final class RowReader {
+    let path: String
+    let d: Int
+    private var fd: Int32 = -1
+    private var offset = 0
+    private var converted: Tensor?
+
+    init(path: String, rows: Int, d: Int) throws {
+        self.path = path
+        self.d = d
+        let file = try SafeTensorsFile(path: path)
+        guard let info = file.info(FeatureFile.Key.features), info.shape == [rows, d] else {
+            throw PipelineError.badFile(path: path, reason: "\"features\" changed while it was being read")
+        }
+        guard info.dtype == .f32 else {
+            converted = try file.tensor(FeatureFile.Key.features)
+            return
+        }
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw PipelineError.badFile(path: path, reason: "cannot open: \(String(cString: strerror(errno)))") }
+        var length: UInt64 = 0
+        guard pread(fd, &length, 8, 0) == 8 else { throw PipelineError.badFile(path: path, reason: "cannot read the header length") }
+        offset = 8 + Int(UInt64(littleEndian: length)) + info.dataOffsets.lowerBound
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// dst (count, d) = rows first..<first+count.
+    func read(_ dst: UnsafeMutablePointer<Float>, from first: Int, count: Int) throws {
+        if let converted {
+            dst.update(from: converted.data + first * d, count: count * d)
+            return
+        }
+        let bytes = count * d * 4
+        var done = 0
+        while done < bytes {
+            let n = pread(fd, UnsafeMutableRawPointer(dst) + done, bytes - done, off_t(offset + first * d * 4 + done))
+            guard n > 0 else {
+                throw PipelineError.badFile(path: path, reason: n == 0 ? "file ends early" : "cannot read: \(String(cString: strerror(errno)))")
+            }
+            done += n
+        }
     }
 }
