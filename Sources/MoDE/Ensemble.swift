@@ -366,7 +366,8 @@ public enum Ensemble {
                                 progress: ((Progress) -> Void)? = nil) throws -> EnsembleReport {
         guard !experts.isEmpty else { throw EnsembleError.invalid("no experts to ensemble") }
         let expertNames = experts.map(\.name), baselineNames = baselines.map(\.name)
-        for names in [expertNames + baselineNames] where Set(names.map(safeName)).count != names.count {
+        let names = expertNames + baselineNames
+        guard Set(names.map(safeName)).count == names.count else {
             throw EnsembleError.invalid("expert and baseline names must be distinct (as folder names): \(names)")
         }
         let variants = variants(experts: expertNames, baselines: baselineNames, methods: methods)
