@@ -18,7 +18,7 @@ public enum SVGChart {
         let left = 24 + 7 * Double(rowLabels.map(\.count).max() ?? 4) + 16
         let top = 56.0
         let colLabelSpace = 8 + 6.5 * Double(columnLabels.map(\.count).max() ?? 4)
-        let width = left + cellW * Double(columnLabels.count) + 120
+        let width = max(left + cellW * Double(columnLabels.count) + 120, titleWidth(title))
         let height = top + cellH * Double(rowLabels.count) + colLabelSpace + 40
         let top0 = values.flatMap { $0 }.filter(\.isFinite).max() ?? 1
         let vmax = max(maxValue ?? top0, 1e-12)
@@ -63,7 +63,7 @@ public enum SVGChart {
         let labelSpace = 10 + 6.5 * Double(groups.map(\.count).max() ?? 4) * 0.6
         let legendW = 24 + 7 * Double(series.map(\.count).max() ?? 4)
         let plotW = groupW * Double(groups.count)
-        let width = left + plotW + 30 + legendW
+        let width = max(left + plotW + 30 + legendW, titleWidth(title))
         let height = max(top + plotH + labelSpace + 44, top + 20 * Double(series.count) + 20)
         let largest = values.flatMap { $0 }.compactMap { $0 }.filter(\.isFinite).max() ?? 1
         let (top0, step) = niceScale(yMax ?? largest)
@@ -108,7 +108,7 @@ public enum SVGChart {
         let left = 80.0, top = 60.0, plotH = 240.0
         let labelSpace = 10 + 6.5 * Double(labels.map(\.count).max() ?? 4) * 0.6
         let plotW = (barW + gap) * Double(labels.count) + gap
-        let width = left + plotW + 40
+        let width = max(left + plotW + 40, titleWidth(title))
         let height = top + plotH + labelSpace + 44
         let (top0, step) = niceScale(values.filter(\.isFinite).max() ?? 1)
         var s = header(width: width, height: height, title: title)
@@ -163,6 +163,9 @@ public enum SVGChart {
         let step = [1.0, 2, 2.5, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? 10 * mag
         return (ceil(v / step - 1e-9) * step, step)
     }
+
+    /// Room for a bold 15-px title.
+    static func titleWidth(_ title: String) -> Double { 8.5 * Double(title.count) + 40 }
 
     static func header(width: Double, height: Double, title: String) -> String {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
