@@ -257,20 +257,32 @@ public struct ExpertManifest: Codable, Sendable, Equatable {
 
     // MARK: Paths
 
-    /// The absolute, standardised folder holding `path`.
+    /// The absolute folder holding `path`.
     static func folder(of path: String) -> String {
         (absolute(path) as NSString).deletingLastPathComponent
     }
 
-    /// `path` made absolute against the current directory and standardised.
-    static func absolute(_ path: String) -> String {
-        let p = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
-        return (p as NSString).standardizingPath
+    /// `path` made absolute against the current directory, with `.`, `..` and empty components
+    /// removed lexically (symbolic links are kept as written).
+    public static func absolute(_ path: String) -> String {
+        let p = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        return lexical(p)
+    }
+
+    /// An absolute path with `.`, `..` and empty components removed.
+    static func lexical(_ path: String) -> String {
+        var parts: [Substring] = []
+        for c in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if c == "." { continue }
+            if c == ".." { _ = parts.popLast(); continue }
+            parts.append(c)
+        }
+        return "/" + parts.joined(separator: "/")
     }
 
     /// A stored path resolved against the manifest's folder `base`.
     static func resolve(_ stored: String, base: String) -> String {
-        stored.hasPrefix("/") ? stored : ((base as NSString).appendingPathComponent(stored) as NSString).standardizingPath
+        stored.hasPrefix("/") ? stored : lexical(base + "/" + stored)
     }
 
     /// A stored config: a preset name stays a name unless a file of that name lies beside the

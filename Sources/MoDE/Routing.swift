@@ -1,4 +1,5 @@
 import Clustering
+import Data
 import Foundation
 import Models
 import Tensor
@@ -247,6 +248,19 @@ public enum ClassEmbedding {
         let prompts = classNames.flatMap { ZeroShotClassifier.prompts($0, templates: templates) }
         let features = encoder.embed(prompts, batchSize: batch)  // (L · T, D), unit rows
         return average(features, classes: classNames.count, templates: templates.count)
+    }
+
+    /// The metadata of a task as routing embeddings (L, D): a classification task's class names
+    /// with its templates (see `embed`), or every caption of a retrieval task (its texts are the
+    /// metadata for image→text routing), each its own row.
+    public static func taskMetadata(_ task: BenchmarkTask, encoder: SentenceEncoder, batch: Int = 64) throws -> Tensor {
+        switch task.kind {
+        case .classification:
+            return embed(classNames: task.classnames, templates: task.templates, encoder: encoder, batch: batch)
+        case .retrieval:
+            let texts = try task.samples().samples.flatMap(\.captions)
+            return encoder.embed(texts, batchSize: batch)
+        }
     }
 
     /// Rows of `features` (classes · templates, D), class-major, averaged per class and

@@ -381,6 +381,13 @@ enum RoutingByHand {
         #expect { try ExpertManifest.load(dir.file("none.json")) } throws: { "\($0)".contains("none.json") }
     }
 
+    @Test func pathsAreResolvedLexically() {
+        #expect(ExpertManifest.lexical("/a/./b//c/../d") == "/a/b/d")
+        #expect(ExpertManifest.relativise("/m/runs/x/../y", base: "/m") == "runs/y")
+        #expect(ExpertManifest.relativise("/mm/y", base: "/m") == "/mm/y")  // a sibling with a common prefix is outside
+        #expect(ExpertManifest.resolve("runs/y", base: "/m") == "/m/runs/y" && ExpertManifest.resolve("/abs", base: "/m") == "/abs")
+    }
+
     @Test func entryFromRunFolder() throws {
         let f = try Fixture()
         let run = f.dir.file("run")
