@@ -15,12 +15,14 @@ public struct ExpertEntry: Codable, Sendable, Equatable {
     public var fine: [Int32]
     /// Coarse cluster id, if any.
     public var coarse: Int?
+    /// Training samples of its run (step × batch; the seed's own samples not included).
     public var samplesSeen: Int
     /// The seed checkpoint it started from.
     public var seed: String?
     /// The run folder it came from.
     public var run: String?
 
+    /// An entry; paths absolute or relative to the working directory.
     public init(name: String, checkpoint: String, config: String, fine: [Int32], coarse: Int? = nil,
                 samplesSeen: Int = 0, seed: String? = nil, run: String? = nil) {
         self.name = name
@@ -68,14 +70,17 @@ public struct ExpertManifest: Codable, Sendable, Equatable {
     public var embedder: String
     public var experts: [ExpertEntry]
 
+    /// The manifest format this build reads and writes.
     public static let currentVersion = 1
 
+    /// A manifest with absolute (or working-directory-relative) paths.
     public init(clusters: String, embedder: String, experts: [ExpertEntry] = []) {
         self.clusters = clusters
         self.embedder = embedder
         self.experts = experts
     }
 
+    /// Decodes a manifest; a missing version means 1.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         version = try c.decodeIfPresent(Int.self, forKey: .version) ?? Self.currentVersion

@@ -57,8 +57,11 @@ public struct RoutingDecision: Sendable, Codable, Equatable {
 
 /// A routing input or option that cannot be used.
 public enum RoutingError: Error, CustomStringConvertible, Equatable {
+    /// A tensor with the wrong rank or size; `what` names it.
     case badShape(what: String, expected: String, actual: [Int])
+    /// An option or expert list that cannot be used.
     case invalidOption(String)
+    /// A row of `what` holds NaN or ∞.
     case nonFinite(what: String, row: Int)
 
     public var description: String {
@@ -85,8 +88,11 @@ public struct Router: Sendable {
     /// ‖c_s‖² (m), Float, for the candidate search.
     let centreNorms: Tensor
 
+    /// Number of experts E.
     public var expertCount: Int { expertFine.count }
+    /// Number of fine centres m.
     public var fineCount: Int { centres.shape[0] }
+    /// Embedding width D.
     public var dimension: Int { centres.shape[1] }
 
     /// Candidates per row kept by the Float search before the exact Double comparison.
