@@ -221,6 +221,7 @@ extension Ensemble {
                 }
                 if expertDim == nil { expertDim = (model.embedDim, file) }
             }
+            progress?(index, 0, samples.count)
             let (features, k, imageSkips) = Evaluation.imageFeatures(model: model, images: images, batch: batch) {
                 progress?(index, $0, samples.count)
             }

@@ -180,7 +180,10 @@ public struct EnsembleReport: Sendable, Codable {
     // MARK: Markdown
 
     static func pct(_ v: Double?) -> String { v.map { String(format: "%.1f", $0 * 100) } ?? "–" }
-    static func points(_ d: Double) -> String { String(format: "%.1f", abs(d) * 100) + (abs(d) * 100 < 0.05 ? " points (even)" : d > 0 ? " points above" : " points below") }
+    /// "1.2 points above NAME", "… below NAME", or "level with NAME" (within 0.05 points).
+    static func relation(_ d: Double, _ name: String) -> String {
+        abs(d) * 100 < 0.05 ? "level with \(name)" : String(format: "%.1f", abs(d) * 100) + (d > 0 ? " points above " : " points below ") + name
+    }
 
     /// The comparison sentences, computed from the numbers.
     public func comparison() -> String {
@@ -194,13 +197,13 @@ public struct EnsembleReport: Sendable, Codable {
             let label = e.kind == .routed ? "Routed MoDE (\(e.source))" : "The uniform average of the experts"
             var parts: [String] = []
             for b in variants where b.kind == .baseline {
-                if let bm = mean(b.name) { parts.append("\(Self.points(m - bm)) \(b.name) (\(Self.pct(bm)))") }
+                if let bm = mean(b.name) { parts.append(Self.relation(m - bm, "\(b.name) (\(Self.pct(bm)))")) }
             }
-            if e.kind == .routed, let u = mean("uniform") { parts.append("\(Self.points(m - u)) the uniform average (\(Self.pct(u)))") }
+            if e.kind == .routed, let u = mean("uniform") { parts.append(Self.relation(m - u, "the uniform average (\(Self.pct(u)))")) }
             if let best = ranked.first {
-                parts.append("\(Self.points(m - best.1)) the best single expert, \(best.0.name) (\(Self.pct(best.1)))")
+                parts.append(Self.relation(m - best.1, "the best single expert, \(best.0.name) (\(Self.pct(best.1)))"))
                 if let worst = ranked.last, ranked.count > 1 {
-                    parts.append("\(Self.points(m - worst.1)) the weakest, \(worst.0.name) (\(Self.pct(worst.1)))")
+                    parts.append(Self.relation(m - worst.1, "the weakest, \(worst.0.name) (\(Self.pct(worst.1)))"))
                 }
             }
             var sentence = "\(label) has a mean of \(Self.pct(m)) over \(tasks.count) task\(tasks.count == 1 ? "" : "s")"
@@ -216,6 +219,15 @@ public struct EnsembleReport: Sendable, Codable {
                     sentence += "; its largest gain is \(best.0) (\(String(format: "%+.1f", best.1 * 100)))"
                 }
                 sentence += "."
+            }
+            if e.kind == .routed, experts.count > 1 {
+                // How far routing moved from uniform: near-uniform weights make it the uniform average.
+                let u = 1 / Double(experts.count)
+                let spread = tasks.compactMap { t in routing[t.name]?.first { $0.method == e.source } }
+                    .flatMap { r in (r.perQuery ?? []).flatMap { $0 } + r.weights }.map { abs($0 - u) }.max() ?? 0
+                sentence += spread < 0.05
+                    ? String(format: " Its weights stay within %.3f of uniform on every task, so it behaves like the uniform average.", spread)
+                    : String(format: " Its weights move up to %.3f away from uniform.", spread)
             }
             out.append(sentence)
         }
@@ -284,7 +296,10 @@ public struct EnsembleReport: Sendable, Codable {
     }
 
     /// `s` safe inside a markdown table cell.
-    static func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }
+    static func cell(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+            .replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+    }
 
     /// A plain-text table of the main metric (variants × tasks + mean), for the terminal.
     public func textTable() -> String {
