@@ -147,9 +147,7 @@ struct Assign: ParsableCommand {
 
     func run() throws {
         if let threads { try BLAS.setThreads(threads) }
-        var isDir: ObjCBool = false
-        let file = FileManager.default.fileExists(atPath: clusters, isDirectory: &isDir) && isDir.boolValue
-            ? (clusters as NSString).appendingPathComponent(FeatureClustering.hierarchyFile) : clusters
+        let file = clustersPath(clusters)
         let slice = try worker.map(WorkerSlice.init(parsing:)) ?? .all
         let bar = ProgressBar("assign", total: nil, unit: "files")
         let summary = try ShardAssignment.run(features: features, clustersFile: file, out: out, worker: slice) { p in
