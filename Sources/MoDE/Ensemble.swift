@@ -315,7 +315,11 @@ public enum Ensemble {
     /// The variants for `experts`, `baselines` and routing `methods` (in that order: each expert
     /// alone, uniform, routed per method, baselines). Method "uniform" is the uniform variant.
     public static func variants(experts: [String], baselines: [String], methods: [String]) -> [EnsembleVariant] {
-        var v = experts.map { EnsembleVariant(name: "expert-" + safeName($0), kind: .expert, source: $0) }
+        // "expert-NAME", without doubling a name that already says it (mode experts add's default "expert-C").
+        var v = experts.map { e in
+            let n = safeName(e)
+            return EnsembleVariant(name: n.hasPrefix("expert") ? n : "expert-" + n, kind: .expert, source: e)
+        }
         v.append(EnsembleVariant(name: "uniform", kind: .uniform, source: "uniform"))
         for m in methods where m != "uniform" { v.append(EnsembleVariant(name: "routed-" + safeName(m), kind: .routed, source: m)) }
         v += baselines.map { EnsembleVariant(name: "baseline-" + safeName($0), kind: .baseline, source: $0) }

@@ -107,8 +107,12 @@ struct Demo: ParsableCommand {
              "--baseline", path("runs/dense"), "--baseline", path("runs/seed")]
         }
         let secs = Date().timeIntervalSince(start)
-        let summary = path("report/summary.md")
-        if let text = try? String(contentsOfFile: summary, encoding: .utf8) { print(text, terminator: text.hasSuffix("\n") ? "" : "\n") }
+        // The results table and the comparison: report.md up to its routing-weights section.
+        if let text = try? String(contentsOfFile: path("report/report.md"), encoding: .utf8) {
+            let head = text.components(separatedBy: "\n## Routing weights")[0]
+            print(head.trimmingCharacters(in: .whitespacesAndNewlines))
+            print("")
+        }
         print(String(format: "demo finished in %.0f s (this invocation); report: %@", secs, path("report/report.md")))
     }
 }
