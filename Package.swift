@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "Tokenizers"),
 
         // MARK: MoDE — training runs, expert selection, routing, ensembles, reports
-        .target(name: "MoDE", dependencies: ["Models", "Data", "Tokenizers", "NN"], swiftSettings: numericSwift),
+        .target(name: "MoDE", dependencies: ["Models", "Data", "Tokenizers", "NN", "Clustering"], swiftSettings: numericSwift),
 
         // MARK: Clustering — balanced k-means (in memory and streamed), two-level hierarchy, assignment
         .target(name: "Clustering", dependencies: ["Tensor", "NN"], swiftSettings: numericSwift),
@@ -90,7 +90,7 @@ let package = Package(
         ),
         .testTarget(name: "DataTests", dependencies: ["Data", "NN", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MoDETests", dependencies: ["MoDE", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(name: "MoDETests", dependencies: ["MoDE", "TestSupport", "Clustering", "Data", "Models"], swiftSettings: numericSwift),
         .testTarget(name: "ClusteringTests", dependencies: ["Clustering", "TestSupport"], swiftSettings: numericSwift),
     ],
     swiftLanguageModes: [.v5]

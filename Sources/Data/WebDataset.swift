@@ -8,6 +8,12 @@ public struct WebSample: Sendable {
     /// The shard the sample came from.
     public var shard: String
     public var fields: [String: [UInt8]]
+
+    public init(key: String, shard: String, fields: [String: [UInt8]]) {
+        self.key = key
+        self.shard = shard
+        self.fields = fields
+    }
 }
 
 /// Why a sample was skipped (beyond tar damage, which `TarDamage` counts).

@@ -84,9 +84,7 @@ public enum Evaluation {
             let logits = Tensor(shape: [n, c])
             let labels = kept.map { samples[$0].label! }
             Matmul.gemm(logits.data, features.data, classifier.weights.data, m: n, n: c, k: e, transB: true, alpha: ZeroShotClassifier.logitScale)
-            metrics["acc1"] = ZeroShotMetrics.topKAccuracy(logits: logits.data, labels: labels, classes: c, k: 1)
-            metrics["acc5"] = ZeroShotMetrics.topKAccuracy(logits: logits.data, labels: labels, classes: c, k: min(5, c))
-            metrics["mean_per_class_recall"] = ZeroShotMetrics.meanPerClassRecall(logits: logits.data, labels: labels, classes: c)
+            metrics = classificationMetrics(logits: logits.data, labels: labels, classes: c)
         case .retrieval:
             var captions: [String] = []
             var owner: [Int] = []  // caption → image row
@@ -98,6 +96,13 @@ public enum Evaluation {
         }
         return TaskResult(dataset: task.name, model: modelName, task: task.kind.rawValue, metrics: metrics,
                           samples: n, skipped: skipped)
+    }
+
+    /// clip_benchmark's classification metrics (acc1, acc5, mean_per_class_recall) of logits (n, classes).
+    public static func classificationMetrics(logits: UnsafePointer<Float>, labels: [Int], classes c: Int) -> [String: Double] {
+        ["acc1": ZeroShotMetrics.topKAccuracy(logits: logits, labels: labels, classes: c, k: 1),
+         "acc5": ZeroShotMetrics.topKAccuracy(logits: logits, labels: labels, classes: c, k: min(5, c)),
+         "mean_per_class_recall": ZeroShotMetrics.meanPerClassRecall(logits: logits, labels: labels, classes: c)]
     }
 
     /// L2-normalised text features (texts, E).
@@ -128,29 +133,58 @@ public enum Evaluation {
         let m = owner.count
         let scores = Tensor(shape: [m, n])  // text × image
         Matmul.gemm(scores.data, texts, images, m: m, n: n, k: e, transB: true)
+        return retrievalRecalls(imageRetrieval: scores.data, textRetrieval: scores.data, imageCount: n, owner: owner, ks: ks)
+    }
+
+    /// clip_benchmark's retrieval recalls from score matrices (texts m, images n), which may differ
+    /// by direction (ensembles route each direction differently): row t of `imageRetrieval`
+    /// (m, n) scores text query t against every image (image_retrieval_recall@k: its image is
+    /// among the top k); column i of `textRetrieval` (m, n) scores image query i against every
+    /// text (text_retrieval_recall@k: one of its texts is among the top k). Ties count in the
+    /// query's favour. `owner[t]` is text t's image row.
+    public static func retrievalRecalls(imageRetrieval: UnsafePointer<Float>, textRetrieval: UnsafePointer<Float>,
+                                        imageCount n: Int, owner: [Int], ks: [Int] = [1, 5, 10]) -> [String: Double] {
+        let m = owner.count
+        // Rank (entries strictly better) of each text query's image, and of each image query's best text.
+        var textRank = [Int](repeating: 0, count: m)
+        var imageRank = [Int](repeating: Int.max, count: n)
+        var textsOf = [[Int]](repeating: [], count: n)
+        for (t, i) in owner.enumerated() { textsOf[i].append(t) }
+        textRank.withUnsafeMutableBufferPointer { out in
+            let out = out.baseAddress!
+            Parallel.forEach(m, grain: 64) { r in
+                for t in r {
+                    let row = imageRetrieval + t * n
+                    let target = row[owner[t]]
+                    var better = 0
+                    for j in 0..<n where row[j] > target { better += 1 }
+                    out[t] = better
+                }
+            }
+        }
+        imageRank.withUnsafeMutableBufferPointer { out in
+            let out = out.baseAddress!
+            Parallel.forEach(n, grain: 8) { r in
+                let column = UnsafeMutablePointer<Float>.allocate(capacity: max(m, 1))
+                defer { column.deallocate() }
+                for i in r where !textsOf[i].isEmpty {
+                    for u in 0..<m { column[u] = textRetrieval[u * n + i] }
+                    var best = Int.max
+                    for t in textsOf[i] {
+                        let s = column[t]
+                        var better = 0
+                        for u in 0..<m where column[u] > s { better += 1 }
+                        best = min(best, better)
+                    }
+                    out[i] = best
+                }
+            }
+        }
         var metrics: [String: Double] = [:]
         for k in ks {
-            var hits = 0
-            for t in 0..<m {
-                let row = scores.data + t * n
-                let target = row[owner[t]]
-                var better = 0
-                for j in 0..<n where row[j] > target { better += 1 }
-                if better < k { hits += 1 }
-            }
+            let hits = textRank.reduce(0) { $0 + ($1 < k ? 1 : 0) }
+            let imageHits = imageRank.reduce(0) { $0 + ($1 < k ? 1 : 0) }
             metrics["image_retrieval_recall@\(k)"] = m == 0 ? 0 : Double(hits) / Double(m)
-            var imageHits = 0
-            for i in 0..<n {
-                // the best rank among image i's texts
-                var best = Int.max
-                for t in 0..<m where owner[t] == i {
-                    let s = scores.data[t * n + i]
-                    var better = 0
-                    for u in 0..<m where scores.data[u * n + i] > s { better += 1 }
-                    best = min(best, better)
-                }
-                if best < k { imageHits += 1 }
-            }
             metrics["text_retrieval_recall@\(k)"] = n == 0 ? 0 : Double(imageHits) / Double(n)
         }
         return metrics

@@ -178,7 +178,7 @@ public final class Trainer {
         if resume && existing {
             let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: paramsPath))) as? [String: Any] ?? [:]
             let now = try JSONSerialization.jsonObject(with: paramsJSON()) as! [String: Any]
-            for key in ["batch", "steps", "lr", "warmup", "wd", "beta1", "beta2", "eps", "seed", "grad_clip_norm", "config", "data"] {
+            for key in ["batch", "steps", "lr", "warmup", "wd", "beta1", "beta2", "eps", "seed", "grad_clip_norm", "config", "data", "expert", "ooc_ratio"] {
                 let a = saved[key].map { "\($0)" } ?? "none", b = now[key].map { "\($0)" } ?? "none"
                 if a != b { throw TrainingError.resumeMismatch("\(key) was \(a) in \(paramsPath), now \(b)") }
             }

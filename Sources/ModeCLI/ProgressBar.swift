@@ -5,7 +5,7 @@ import Foundation
 /// so logs of long runs stay readable.
 final class ProgressBar {
     let label: String
-    let total: Int?
+    var total: Int?
     let unit: String
     private let start = DispatchTime.now().uptimeNanoseconds
     private var lastDraw: UInt64 = 0

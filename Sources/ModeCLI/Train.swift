@@ -46,6 +46,11 @@ struct Train: ParsableCommand {
         Default: the cores left beside --threads and one reading thread (at most 8), else 0.
         """) var workers: Int?
     @Option(help: "Threads (BLAS and parallel loops); default: MODE_THREADS or all available cores.") var threads: Int?
+    @Option(help: "Train data expert C: only pairs whose fine cluster maps to coarse cluster C (comma-separated list: several clusters), plus --ooc-ratio of the others. Needs --data, --clusters and --assign.")
+    var expert: String?
+    @Option(help: "Cluster folder from `mode cluster` (for --expert).") var clusters: String?
+    @Option(help: "Assignment folder from `mode assign` (for --expert).") var assign: String?
+    @Option(help: "Fraction of other clusters' pairs mixed into an expert's stream (a fixed, seeded subset).") var oocRatio = 0.02
 
     func totalSteps() throws -> Int {
         if let steps { return steps }
@@ -56,6 +61,25 @@ struct Train: ParsableCommand {
     func validate() throws {
         _ = try totalSteps()
         if let workers, workers < 0 { throw ValidationError("--workers must be 0 or more") }
+        if expert != nil {
+            guard data != nil, clusters != nil, assign != nil else { throw ValidationError("--expert needs --data, --clusters and --assign") }
+            _ = try expertClusters()
+        } else if clusters != nil || assign != nil {
+            throw ValidationError("--clusters and --assign are for --expert")
+        }
+    }
+
+    func expertClusters() throws -> Set<Int32> {
+        guard let expert else { return [] }
+        var set = Set<Int32>()
+        for part in expert.split(separator: ",") {
+            guard let c = Int32(part.trimmingCharacters(in: .whitespaces)), c >= 0 else {
+                throw ValidationError("--expert must be a coarse cluster number or a comma-separated list of them, got '\(expert)'")
+            }
+            set.insert(c)
+        }
+        guard !set.isEmpty else { throw ValidationError("--expert names no cluster") }
+        return set
     }
 
     func run() throws {
@@ -68,6 +92,18 @@ struct Train: ParsableCommand {
         setup.workers = workers
         setup.initCheckpoint = initCheckpoint
         setup.resume = resume
+        if let clusters, let assign {
+            let selection = try ExpertStream.selection(clusters: clusters, assign: assign, experts: try expertClusters(),
+                                                       oocRatio: oocRatio, seed: seed)
+            setup.filter = selection.selection.filter
+            setup.parameters["expert"] = selection.selection.clusters.sorted().map(String.init).joined(separator: ",")
+            setup.parameters["clusters"] = clusters
+            setup.parameters["assign"] = assign
+            setup.parameters["ooc_ratio"] = String(oocRatio)
+            setup.parameters["expert_expected_samples"] = String(Int(selection.expected.rounded()))
+            FileHandle.standardError.write(Data(("expert \(setup.parameters["expert"]!): ≈\(Int(selection.expected.rounded())) "
+                + "of \(selection.total) pairs per pass (its clusters + \(oocRatio) of the others)\n").utf8))
+        }
         let (trainer, model) = try setup.make()
         let start = trainer.step
         FileHandle.standardError.write(Data(("\(resume && start > 0 ? "resuming at step \(start)" : "training") "

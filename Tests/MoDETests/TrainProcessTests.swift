@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import TestSupport
+import Clustering
+import Data
 import NN
 @testable import MoDE
 
@@ -76,5 +78,76 @@ import NN
             let r = resumed[step] ?? .nan
             #expect(abs(r - loss) <= 1e-5 * abs(loss), "step \(step): \(r) vs \(loss) (after \(kills) kills)")
         }
+    }
+
+    /// MoDE's experts are independent: trained in separate processes, concurrently and in reverse
+    /// order, one killed and resumed, they end with the same weights (hence the same ensemble) as
+    /// uninterrupted sequential training.
+    @Test func expertsTrainedAsynchronouslyEqualSequentialOnes() throws {
+        let dir = try TempDirectory()
+        try Self.config.write(toFile: dir.file("cfg.json"), atomically: true, encoding: .utf8)
+        var cfg = SynthConfig()
+        cfg.pairs = 240
+        cfg.shardSize = 80
+        cfg.size = 16
+        cfg.tasksPerClass = 0
+        try SynthCorpus.generate(cfg, into: dir.file("corpus"))
+        let spec = dir.file("corpus/train/{00000..00002}.tar")
+        _ = try ShardEmbedding.run(shards: try resolveShards(spec), outDirectory: dir.file("feat"), embedder: TopicEmbedder())
+        var options = ClusterOptions()
+        options.fine = 6
+        options.coarse = 2
+        options.sample = 1
+        _ = try FeatureClustering.run(features: dir.file("feat"), out: dir.file("clusters"), options: options)
+        _ = try ShardAssignment.run(features: dir.file("feat"), clustersFile: dir.file("clusters/clusters.safetensors"), out: dir.file("assign"))
+
+        let common = ["train", "--config", dir.file("cfg.json"), "--data", spec, "--batch", "8", "--save-every", "2",
+                      "--warmup", "2", "--lr", "2e-3", "--seed", "3", "--threads", "1", "--workers", "1"]
+        func run(_ args: [String]) throws {
+            let p = try start(args)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0, "mode \(args.joined(separator: " ")) failed")
+        }
+        try run(common + ["--steps", "4", "--out", dir.file("seed")])
+        func expert(_ c: Int, _ out: String) -> [String] {
+            common + ["--steps", "24", "--init", dir.file("seed"), "--expert", String(c), "--clusters", dir.file("clusters"),
+                      "--assign", dir.file("assign"), "--out", out]
+        }
+        // Sequential, uninterrupted.
+        try run(expert(0, dir.file("seq0")))
+        try run(expert(1, dir.file("seq1")))
+        // Concurrent, reverse order; expert 0 killed and resumed until it finishes.
+        let p1 = try start(expert(1, dir.file("async1")))
+        var p0 = try start(expert(0, dir.file("async0")))
+        var kills = 0
+        for delay in [0.2, 0.3, 0.4] {
+            Thread.sleep(forTimeInterval: delay)
+            if !p0.isRunning { break }
+            kill(p0.processIdentifier, SIGKILL)
+            p0.waitUntilExit()
+            kills += 1
+            let started = FileManager.default.fileExists(atPath: dir.file("async0/params.json"))
+            p0 = try start(expert(0, dir.file("async0")) + (started ? ["--resume"] : []))
+        }
+        p0.waitUntilExit()
+        p1.waitUntilExit()
+        #expect(p0.terminationStatus == 0 && p1.terminationStatus == 0)
+        #expect(kills >= 1, "expert 0 finished before it could be killed")
+        for c in 0..<2 {
+            let a = try SafeTensorsFile(path: CheckpointStore.resolveModelFile(dir.file("seq\(c)")))
+            let b = try SafeTensorsFile(path: CheckpointStore.resolveModelFile(dir.file("async\(c)")))
+            #expect(a.names.sorted() == b.names.sorted())
+            var worst: Float = 0
+            for name in a.names {
+                let x = try a.tensor(name).array, y = try b.tensor(name).array
+                for (u, v) in zip(x, y) { worst = max(worst, abs(u - v) / max(1, abs(u))) }
+            }
+            // One thread, same binary: resume is exact here; 1e-5 is the resume tolerance.
+            #expect(worst <= 1e-5, "expert \(c): weights differ by \(worst) (after \(kills) kills)")
+        }
+        // The two experts saw different data: their weights differ.
+        let w0 = try SafeTensorsFile(path: CheckpointStore.resolveModelFile(dir.file("seq0"))).tensor("text_projection").array
+        let w1 = try SafeTensorsFile(path: CheckpointStore.resolveModelFile(dir.file("seq1"))).tensor("text_projection").array
+        #expect(w0 != w1)
     }
 }
