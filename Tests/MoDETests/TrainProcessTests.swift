@@ -150,4 +150,73 @@ import NN
         let w1 = try SafeTensorsFile(path: CheckpointStore.resolveModelFile(dir.file("seq1"))).tensor("text_projection").array
         #expect(w0 != w1)
     }
+
+    /// The pipeline's commands as a user runs them, on the tiny random-weight BERT: embed over
+    /// shards → cluster → assign → train two experts → experts add/list → route. Checks exit
+    /// codes, the files each command promises, resumability of embed, and clear errors.
+    @Test func pipelineCommandsRunAsProcesses() throws {
+        let dir = try TempDirectory()
+        let bert = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("ModelsTests/Fixtures/tiny_bert").path
+        try Self.config.write(toFile: dir.file("cfg.json"), atomically: true, encoding: .utf8)
+        var cfg = SynthConfig()
+        cfg.pairs = 160
+        cfg.shardSize = 80
+        cfg.size = 16
+        cfg.tasksPerClass = 1
+        try SynthCorpus.generate(cfg, into: dir.file("corpus"))
+        let spec = dir.file("corpus/train/{00000..00001}.tar")
+
+        /// Runs `mode ARGS`; returns (exit status, stdout, stderr).
+        func mode(_ args: [String]) throws -> (Int32, String, String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Self.modeBinary)
+            p.arguments = args
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            try p.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        }
+        func ok(_ args: [String]) throws -> String {
+            let (status, out, err) = try mode(args)
+            #expect(status == 0, "mode \(args.joined(separator: " ")) failed: \(err.suffix(400))")
+            return out
+        }
+        let fm = FileManager.default
+        _ = try ok(["embed", "--shards", spec, "--out", dir.file("feat"), "--model", bert, "--threads", "1"])
+        #expect(fm.fileExists(atPath: dir.file("feat/00000.safetensors")) && fm.fileExists(atPath: dir.file("feat/00001.safetensors")))
+        let again = try ok(["embed", "--shards", spec, "--out", dir.file("feat"), "--model", bert, "--threads", "1"])
+        #expect(again.contains("\"files_written\":0") && again.contains("\"already_done\":2"), "second embed should skip both shards: \(again)")
+        _ = try ok(["cluster", "--features", dir.file("feat"), "--fine", "8", "--coarse", "2", "--sample", "1", "--out", dir.file("clusters")])
+        for f in ["clusters.safetensors", "clusters.json", "report.md"] { #expect(fm.fileExists(atPath: dir.file("clusters/" + f)), "\(f)") }
+        _ = try ok(["assign", "--features", dir.file("feat"), "--clusters", dir.file("clusters"), "--out", dir.file("assign")])
+        #expect(fm.fileExists(atPath: dir.file("assign/counts.json")))
+        let train = ["train", "--config", dir.file("cfg.json"), "--data", spec, "--batch", "8", "--warmup", "1", "--threads", "1", "--workers", "0"]
+        _ = try ok(train + ["--steps", "2", "--out", dir.file("seed")])
+        for c in 0..<2 {
+            _ = try ok(train + ["--steps", "2", "--init", dir.file("seed"), "--expert", String(c), "--clusters", dir.file("clusters"),
+                                "--assign", dir.file("assign"), "--out", dir.file("e\(c)")])
+            _ = try ok(["experts", "add", "--manifest", dir.file("experts.json"), "--run", dir.file("e\(c)"),
+                        "--clusters", dir.file("clusters"), "--expert", String(c), "--embedder", bert])
+        }
+        let list = try ok(["experts", "list", "--manifest", dir.file("experts.json")])
+        #expect(list.contains("expert-0") && list.contains("expert-1"))
+        let manifest = try ExpertManifest.load(dir.file("experts.json"))
+        #expect(manifest.experts.count == 2 && Set(manifest.experts.flatMap(\.fine)).count == 8)
+        let routed = try ok(["route", "--experts", dir.file("experts.json"), "--tasks", dir.file("corpus/tasks"), "--task", "shapes", "--json"])
+        let line = routed.split(separator: "\n").first.map(String.init) ?? ""
+        let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        #expect(obj != nil, "route --json printed \(routed)")
+
+        // Clear errors, non-zero exits, nothing written.
+        let (s1, _, e1) = try mode(["assign", "--features", dir.file("nope"), "--clusters", dir.file("clusters"), "--out", dir.file("a2")])
+        #expect(s1 != 0 && e1.contains("nope"))
+        let (s2, _, e2) = try mode(train + ["--steps", "2", "--expert", "5", "--clusters", dir.file("clusters"), "--assign", dir.file("assign"), "--out", dir.file("bad")])
+        #expect(s2 != 0 && e2.contains("expert 5"))
+        let (s3, _, e3) = try mode(["cluster", "--features", dir.file("feat"), "--fine", "100000", "--coarse", "2", "--sample", "1", "--out", dir.file("c2")])
+        #expect(s3 != 0 && !e3.isEmpty && !fm.fileExists(atPath: dir.file("c2")))
+    }
 }

@@ -124,7 +124,9 @@ extension SafeTensorsWriter {
 func safetensorsFiles(in directory: String) throws -> [String] {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
-        throw PipelineError.invalid("\(directory) is not a directory")
+        let exists = FileManager.default.fileExists(atPath: directory)
+        throw PipelineError.invalid(exists ? "\(directory) is not a folder (a folder of .safetensors files is expected)"
+                                           : "no such folder: \(directory)")
     }
     return try FileManager.default.contentsOfDirectory(atPath: directory)
         .filter { $0.hasSuffix(".safetensors") && !$0.hasPrefix(".") }
