@@ -180,7 +180,7 @@ public struct ExpertManifest: Codable, Sendable, Equatable {
             throw fail("embedder \(embedder) has no readable config.json")
         }
         var names = Set<String>()
-        var firstDim: (name: String, config: String, dim: Int)?
+        var firstDim: (name: String, config: String, dim: Int, model: CLIPConfig)?
         for e in experts {
             guard !e.name.isEmpty else { throw fail("an expert has an empty name") }
             guard names.insert(e.name).inserted else { throw fail("expert name \"\(e.name)\" appears twice") }
@@ -195,7 +195,12 @@ public struct ExpertManifest: Codable, Sendable, Equatable {
             if let f = firstDim, f.dim != cfg.embedDim {
                 throw fail("expert \"\(e.name)\": config \(e.config) has embedding dimension \(cfg.embedDim), but expert \"\(f.name)\" (\(f.config)) has \(f.dim); all experts must share one")
             }
-            if firstDim == nil { firstDim = (e.name, e.config, cfg.embedDim) }
+            // MoDE's experts are one architecture trained on different data; a different
+            // architecture is almost always a wrong run folder.
+            if let f = firstDim, f.model != cfg {
+                throw fail("expert \"\(e.name)\": config \(e.config) describes another model than expert \"\(f.name)\" (\(f.config)); all experts must share one architecture")
+            }
+            if firstDim == nil { firstDim = (e.name, e.config, cfg.embedDim, cfg) }
             guard !e.fine.isEmpty else { throw fail("expert \"\(e.name)\" covers no fine centres") }
             if let bad = e.fine.first(where: { $0 < 0 || Int($0) >= m }) {
                 throw fail("expert \"\(e.name)\": fine centre \(bad) is outside 0..<\(m), the fine centres of \(clusters)")

@@ -267,9 +267,9 @@ enum RoutingByHand {
         }
 
         /// A checkpoint file and an open_clip_config.json of embedding width `embedDim` in `folder`.
-        func expert(_ folder: String, embedDim: Int = 128) throws -> (checkpoint: String, config: String) {
+        func expert(_ folder: String, embedDim: Int = 128, layers: Int = 1, preset: String? = nil) throws -> (checkpoint: String, config: String) {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            let cfg = CLIPConfig(embedDim: embedDim, vision: .init(imageSize: 32, patchSize: 16, width: 16, layers: 1, headWidth: 8),
+            let cfg = try preset.map { try CLIPConfig.load($0) } ?? CLIPConfig(embedDim: embedDim, vision: .init(imageSize: 32, patchSize: 16, width: 16, layers: layers, headWidth: 8),
                                  text: .init(contextLength: 16, width: 16, heads: 2, layers: 1))
             let json = try JSONSerialization.data(withJSONObject: ["model_cfg": JSONSerialization.jsonObject(with: cfg.jsonData())])
             try json.write(to: URL(fileURLWithPath: folder + "/open_clip_config.json"))
@@ -280,8 +280,9 @@ enum RoutingByHand {
 
     @Test func roundTripStoresRelativePaths() throws {
         let f = try Fixture()
-        let a = try f.expert(f.dir.file("runs/a/checkpoints/step_00000010"))
-        let b = try f.expert(f.outside.file("b"))
+        // Expert a's config file and expert b's preset name describe the same model.
+        let a = try f.expert(f.dir.file("runs/a/checkpoints/step_00000010"), preset: "tiny")
+        let b = try f.expert(f.outside.file("b"), preset: "tiny")
         var m = ExpertManifest(clusters: f.clusters, embedder: f.embedder)
         let path = f.dir.file("experts.json")
         try m.add(ExpertEntry(name: "e0", checkpoint: a.checkpoint, config: a.config, fine: [0, 1], coarse: 0, samplesSeen: 80,
@@ -349,6 +350,20 @@ enum RoutingByHand {
         m.experts.append(e)
         let loaded = try #require(try loadError(m, path))
         #expect(loaded.contains("e1") && loaded.contains("b/open_clip_config.json"))
+    }
+
+    @Test func differentArchitectureNamesExpertAndConfig() throws {
+        let f = try Fixture()
+        let a = try f.expert(f.dir.file("a")), b = try f.expert(f.dir.file("b"), layers: 2)
+        let path = f.dir.file("experts.json")
+        var m = ExpertManifest(clusters: f.clusters, embedder: f.embedder)
+        try m.add(ExpertEntry(name: "e0", checkpoint: a.checkpoint, config: a.config, fine: [0, 1]), manifestPath: path)
+        var message = ""
+        do { try m.add(ExpertEntry(name: "e1", checkpoint: b.checkpoint, config: b.config, fine: [2, 3]), manifestPath: path) } catch {
+            message = "\(error)"
+        }
+        #expect(message.contains(path) && message.contains("e1") && message.contains(b.config) && message.contains("architecture"))
+        #expect(m.experts.count == 1)
     }
 
     @Test func fineIndexOutOfRangeNamesClustersFile() throws {
