@@ -25,7 +25,8 @@ extension CLIPModel {
     /// The model a user names: `checkpoint` is a safetensors file, an open_clip hub folder, a
     /// checkpoint folder or a run folder (see `CheckpointStore.resolveModelFile`); `config` is a
     /// preset name or JSON file, or nil to read the `open_clip_config.json` beside the model file.
-    public static func load(checkpoint: String, config: String?) throws -> CLIPModel {
+    /// `gradients` false (the default here: loading is for inference) skips the gradient buffer.
+    public static func load(checkpoint: String, config: String?, gradients: Bool = false) throws -> CLIPModel {
         let file = try CheckpointStore.resolveModelFile(checkpoint)
         let cfg: CLIPConfig
         if let config {
@@ -37,7 +38,7 @@ extension CLIPModel {
             }
             cfg = try CLIPConfig.load(beside)
         }
-        let model = CLIPModel(config: cfg)
+        let model = CLIPModel(config: cfg, gradients: gradients)
         try model.load(safetensors: file)
         return model
     }

@@ -24,8 +24,10 @@ public final class CLIPModel {
     private var textInference: TextTransformer.Cache?
     private var training: TrainingCache?
 
-    /// A model of `config` with every parameter zero (load or initialise it next).
-    public init(config: CLIPConfig) {
+    /// A model of `config` with every parameter zero (load or initialise it next). With
+    /// `gradients` false the arena has no gradient buffer (inference only: half the memory);
+    /// `forwardBackward` then stops with a precondition failure.
+    public init(config: CLIPConfig, gradients: Bool = true) {
         self.config = config
         let builder = ParameterBuilder()
         let root = builder.scoped("")
@@ -33,7 +35,7 @@ public final class CLIPModel {
         visual = VisionTransformer(root.scoped("visual"), config: config.vision, embedDim: config.embedDim, activation: activation)
         text = TextTransformer(root, config: config.text, embedDim: config.embedDim, activation: activation)
         logitScaleParam = root.add("logit_scale", [])
-        arena = builder.build()
+        arena = builder.build(gradients: gradients)
     }
 
     /// A model of `config` with open_clip's initialisation drawn from `seed`.
@@ -129,6 +131,7 @@ public final class CLIPModel {
     /// step and `clampLogitScale` are the caller's.
     @discardableResult
     public func forwardBackward(images: UnsafePointer<Float>, texts: UnsafePointer<Int32>, batch: Int) -> Float {
+        precondition(arena.grads.count == arena.values.count, "forwardBackward on an inference-only CLIPModel (built with gradients: false)")
         reserveTraining(batch: batch)
         let t = training!
         arena.zeroGrad()
