@@ -37,6 +37,7 @@ struct Train: ParsableCommand {
     @Option(help: "Random seed (initialisation, data order, augmentation).") var seed: UInt64 = 0
     @Option(help: "Checkpoint every N steps (0: only at the end).") var saveEvery = 100
     @Option(help: "Checkpoints to keep.") var keep = 2
+    @Option(help: "Write a metrics.jsonl line every N steps (and at the last step).") var logEvery = 1
     @Flag(help: "Continue the run in --out from its latest checkpoint.") var resume = false
     @Option(name: .customLong("init"), help: "Start from these weights (file, checkpoint folder or run folder).") var initCheckpoint: String?
     @Option(help: "Training shards (brace notation; '::' joins sources).") var data: String?
@@ -61,6 +62,7 @@ struct Train: ParsableCommand {
     func validate() throws {
         _ = try totalSteps()
         if let workers, workers < 0 { throw ValidationError("--workers must be 0 or more") }
+        guard logEvery >= 1 else { throw ValidationError("--log-every must be at least 1") }
         if expert != nil {
             guard data != nil, clusters != nil, assign != nil else { throw ValidationError("--expert needs --data, --clusters and --assign") }
             _ = try expertClusters()
@@ -87,6 +89,7 @@ struct Train: ParsableCommand {
         var o = TrainingOptions(batch: batch, steps: try totalSteps())
         o.lr = lr; o.warmup = warmup; o.weightDecay = wd; o.beta1 = beta1; o.beta2 = beta2; o.eps = eps
         o.gradClipNorm = gradClipNorm; o.seed = seed; o.saveEvery = saveEvery; o.keepCheckpoints = keep
+        o.logEvery = logEvery
         var setup = TrainingSetup(configName: config, runDirectory: out, options: o)
         setup.data = data
         setup.workers = workers
