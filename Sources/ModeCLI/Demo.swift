@@ -15,6 +15,7 @@ struct DemoPlan: Codable {
     var warmup: Int
     var lr: Double
     var config: String
+    var oocRatio = 0.02
 
     /// Dense baseline: continues the seed for as many samples as the experts together.
     var denseSteps: Int { coarse * expertSteps }
@@ -48,9 +49,18 @@ struct Demo: ParsableCommand {
     @Flag(help: "Remove DIR's previous results and run every step again.") var force = false
     @Option(help: "Threads for every step; default: MODE_THREADS or all available cores.") var threads: Int?
     @Option(help: "Caption encoder directory (default: the MiniLM the setup fetched).") var model: String?
+    @Option(help: "Number of data experts (coarse clusters); the dense baseline's length follows.") var experts: Int?
+    @Option(help: "Out-of-cluster fraction mixed into each expert's stream (MoDE's reference code: 0.02).") var oocRatio: Double?
+
+    func validate() throws {
+        if let experts, experts < 1 || experts > 64 { throw ValidationError("--experts must lie in 1...64") }
+        if let oocRatio, !(0...1).contains(oocRatio) { throw ValidationError("--ooc-ratio must lie in [0, 1]") }
+    }
 
     func run() throws {
-        let plan = quick ? DemoPlan.quick : DemoPlan.full
+        var plan = quick ? DemoPlan.quick : DemoPlan.full
+        if let experts { plan.coarse = experts }
+        if let oocRatio { plan.oocRatio = oocRatio }
         let fm = FileManager.default
         let dir = (out as NSString).standardizingPath
         let steps = (dir as NSString).appendingPathComponent("steps")
@@ -92,7 +102,7 @@ struct Demo: ParsableCommand {
         for c in 0..<plan.coarse {
             try runner.training("expert-\(c)", run: path("runs/expert-\(c)"), train + [
                 "--steps", String(plan.expertSteps), "--init", path("runs/seed"), "--expert", String(c),
-                "--clusters", path("clusters"), "--assign", path("assign"), "--ooc-ratio", "0.02",
+                "--clusters", path("clusters"), "--assign", path("assign"), "--ooc-ratio", String(plan.oocRatio),
             ])
         }
         try runner.training("dense", run: path("runs/dense"), train + ["--steps", String(plan.denseSteps), "--init", path("runs/seed")])
