@@ -120,7 +120,8 @@ struct Demo: ParsableCommand {
         // The results table and the comparison: report.md up to its routing-weights section.
         if let text = try? String(contentsOfFile: path("report/report.md"), encoding: .utf8) {
             let head = text.components(separatedBy: "\n## Routing weights")[0]
-            print(head.trimmingCharacters(in: .whitespacesAndNewlines))
+            let lines = head.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("![") }  // chart links
+            print(lines.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines))
             print("")
         }
         print(String(format: "demo finished in %.0f s (this invocation); report: %@", secs, path("report/report.md")))
