@@ -126,6 +126,11 @@ public final class Trainer {
     public var checkpointFiles: [String: Data] = [:]
     /// Called after every step with its metrics (progress display).
     public var onStep: ((StepMetrics) -> Void)?
+    /// A checkpoint of another run (folder, or run folder = its latest) to continue from: a new
+    /// run starts with its weights, AdamW moments, step and RNG, so the learning-rate schedule
+    /// (this run's options, normally the same as that run's) goes on from that step; the data
+    /// position is not taken over (the stream is this run's, e.g. an expert's clusters).
+    public var forkCheckpoint: String?
 
     public let optimizer: AdamW
     public let schedule: CosineSchedule
@@ -173,12 +178,13 @@ public final class Trainer {
     public func prepare(resume: Bool) throws -> Int {
         let fm = FileManager.default
         try fm.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        if let fork = forkCheckpoint { parameters["fork"] = fork }
         let existing = fm.fileExists(atPath: paramsPath)
         if existing && !resume { throw TrainingError.runExists(runDirectory) }
         if resume && existing {
             let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: paramsPath))) as? [String: Any] ?? [:]
             let now = try JSONSerialization.jsonObject(with: paramsJSON()) as! [String: Any]
-            for key in ["batch", "steps", "lr", "warmup", "wd", "beta1", "beta2", "eps", "seed", "grad_clip_norm", "config", "data", "expert", "ooc_ratio"] {
+            for key in ["batch", "steps", "lr", "warmup", "wd", "beta1", "beta2", "eps", "seed", "grad_clip_norm", "config", "data", "expert", "ooc_ratio", "fork"] {
                 let a = saved[key].map { "\($0)" } ?? "none", b = now[key].map { "\($0)" } ?? "none"
                 if a != b { throw TrainingError.resumeMismatch("\(key) was \(a) in \(paramsPath), now \(b)") }
             }
@@ -195,6 +201,20 @@ public final class Trainer {
             try truncateMetrics(after: step)
         } else {
             step = 0
+            if let fork = forkCheckpoint {
+                let dir = try CheckpointStore.checkpointDirectory(fork)
+                let data = try CheckpointStore.load(dir, arena: model.arena, optimizer: optimizer)
+                let state: TrainerState
+                do { state = try JSONDecoder().decode(TrainerState.self, from: data) } catch {
+                    throw CheckpointError.invalidState(file: dir + "/state.json", reason: "unreadable trainer state (\(error))")
+                }
+                guard state.step < options.steps else {
+                    throw TrainingError.invalidOption("--fork: \(dir) is at step \(state.step), but this run ends at step \(options.steps); --steps is the whole schedule's length (the forked run's steps included)")
+                }
+                step = state.step
+                rng = state.rng
+                parameters["fork_step"] = String(step)
+            }
             try AtomicFile.write(paramsJSON(), to: paramsPath)
             try AtomicFile.write(Data(), to: metricsPath)
         }

@@ -20,6 +20,9 @@ public struct TrainingSetup {
     public var shuffleBuffer = 2000
     /// Weights to start from (a file, checkpoint folder or run folder); nil = random init.
     public var initCheckpoint: String?
+    /// A checkpoint to continue from with its optimizer state, step and schedule (see
+    /// `Trainer.forkCheckpoint`); exclusive with `initCheckpoint`.
+    public var fork: String?
     public var resume = false
     /// Samples the loader keeps (by key and shard); nil keeps all.
     public var filter: (@Sendable (String, String) -> Bool)?
@@ -65,6 +68,7 @@ public struct TrainingSetup {
         let cfgJSON = try JSONSerialization.data(withJSONObject: ["model_cfg": JSONSerialization.jsonObject(with: config.jsonData())],
                                                  options: [.prettyPrinted, .sortedKeys])
         trainer.checkpointFiles = [CLIPModel.openCLIPConfigFile: cfgJSON]
+        trainer.forkCheckpoint = fork
         try trainer.prepare(resume: resume)
         return (trainer, model)
     }

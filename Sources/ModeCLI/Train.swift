@@ -40,6 +40,8 @@ struct Train: ParsableCommand {
     @Option(help: "Write a metrics.jsonl line every N steps (and at the last step).") var logEvery = 1
     @Flag(help: "Continue the run in --out from its latest checkpoint.") var resume = false
     @Option(name: .customLong("init"), help: "Start from these weights (file, checkpoint folder or run folder).") var initCheckpoint: String?
+    @Option(help: "Continue from another run's checkpoint (checkpoint or run folder) with its weights, AdamW state, step and RNG: the schedule given here (normally that run's own --steps/--lr/--warmup) goes on from its step, on this run's data — MoDE's reference forks experts from a part-way seed checkpoint this way.")
+    var fork: String?
     @Option(help: "Training shards (brace notation; '::' joins sources).") var data: String?
     @Option(help: """
         Decoding threads for --data, prefetching while the model computes; 0 decodes each batch \
@@ -63,6 +65,7 @@ struct Train: ParsableCommand {
         _ = try totalSteps()
         if let workers, workers < 0 { throw ValidationError("--workers must be 0 or more") }
         guard logEvery >= 1 else { throw ValidationError("--log-every must be at least 1") }
+        if fork != nil && initCheckpoint != nil { throw ValidationError("give --init or --fork, not both") }
         if expert != nil {
             guard data != nil, clusters != nil, assign != nil else { throw ValidationError("--expert needs --data, --clusters and --assign") }
             _ = try expertClusters()
@@ -94,6 +97,7 @@ struct Train: ParsableCommand {
         setup.data = data
         setup.workers = workers
         setup.initCheckpoint = initCheckpoint
+        setup.fork = fork
         setup.resume = resume
         if let clusters, let assign {
             let selection = try ExpertStream.selection(clusters: clusters, assign: assign, experts: try expertClusters(),
@@ -109,7 +113,7 @@ struct Train: ParsableCommand {
         }
         let (trainer, model) = try setup.make()
         let start = trainer.step
-        FileHandle.standardError.write(Data(("\(resume && start > 0 ? "resuming at step \(start)" : "training") "
+        FileHandle.standardError.write(Data(("\(resume && start > 0 ? "resuming at step \(start)" : fork != nil ? "continuing \(fork!) from step \(start):" : "training") "
             + "\(model.arena.parameterCount) parameters, batch \(batch), \(o.steps) steps → \(out)\n").utf8))
         let bar = ProgressBar("train", total: o.steps, unit: "step")
         var last: StepMetrics?

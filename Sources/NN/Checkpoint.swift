@@ -152,6 +152,15 @@ public struct CheckpointStore {
         return state
     }
 
+    /// The checkpoint folder a user means by `path`: a checkpoint folder (with state.json) or a
+    /// run folder (its latest checkpoint).
+    public static func checkpointDirectory(_ path: String) throws -> String {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: (path as NSString).appendingPathComponent("state.json")) { return path }
+        if let latest = CheckpointStore(runDirectory: path).latest() { return latest }
+        throw CheckpointError.notFound(path + " (neither a checkpoint folder with state.json nor a run folder with checkpoints)")
+    }
+
     /// The model file a user means by `path`: a `.safetensors` file, a checkpoint folder, or a
     /// run folder (its latest checkpoint).
     public static func resolveModelFile(_ path: String) throws -> String {

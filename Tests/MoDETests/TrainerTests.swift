@@ -88,6 +88,44 @@ final class ToyModel: ContrastiveModel {
         #expect(second.model.arena.values.array == full.model.arena.values.array)
     }
 
+    /// A fork continues another run's schedule and optimizer from its checkpoint: with the
+    /// data stream in the same place (here: the synthetic source restored by hand), it equals
+    /// that run exactly; its own resume works; a fork at or past the last step is refused.
+    @Test func forkContinuesTheScheduleAndOptimizer() throws {
+        let a = try TempDirectory(), b = try TempDirectory(), c = try TempDirectory()
+        let seed = try trainer(a.path, steps: 10, model: ToyModel(seed: 1))
+        try seed.prepare(resume: false)
+        try seed.run(until: 4)  // checkpoint at step 4
+        let position = try seed.source.position()
+
+        let fork = try trainer(b.path, steps: 10, model: ToyModel(seed: 77))
+        fork.forkCheckpoint = a.path
+        #expect(try fork.prepare(resume: false) == 4)
+        #expect(fork.optimizer.step == 4)
+        try fork.source.restore(position: position)  // same stream as the seed (an expert's would differ)
+        try fork.run(until: 7)
+        // Killed after step 7 (checkpoint at 6): a resume of the forked run continues it.
+        let again = try trainer(b.path, steps: 10, model: ToyModel(seed: 5))
+        again.forkCheckpoint = a.path
+        #expect(try again.prepare(resume: true) == 6)
+        try again.run()
+        try seed.run()
+        let metrics = { (dir: String) throws -> [StepMetrics] in
+            try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+                .map { try JSONDecoder().decode(StepMetrics.self, from: Data($0.utf8)) }
+        }
+        let s = try metrics(a.path), f = try metrics(b.path)
+        #expect(f.map(\.step) == Array(5...10))
+        #expect(f.map(\.lr) == Array(s[4...].map(\.lr)))  // the seed's schedule, steps 5–10
+        #expect(f.map(\.loss) == Array(s[4...].map(\.loss)))  // bit-exact: weights, moments, RNG and data all continued
+        let params = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: b.path + "/params.json"))) as! [String: Any]
+        #expect(params["fork"] as? String == a.path && params["fork_step"] as? String == "4")
+
+        let late = try trainer(c.path, steps: 10, model: ToyModel(seed: 1))
+        late.forkCheckpoint = a.path  // the seed now ends at step 10
+        #expect { try late.prepare(resume: false) } throws: { "\($0)".contains("step 10") }
+    }
+
     @Test func refusesToOverwriteARunAndChecksResumeOptions() throws {
         let d = try TempDirectory()
         let t = try trainer(d.path, steps: 4, model: ToyModel(seed: 1))
