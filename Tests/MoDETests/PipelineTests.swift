@@ -365,3 +365,25 @@ final class TopicEmbedder: CaptionEmbedder {
         #expect(ShardEmbedding.isValidOutput(out, for: encoder))
     }
 }
+
+@Suite struct KeyTableTests {
+    /// The compact table answers exactly as a dictionary: every key, absent keys, and a key
+    /// listed twice (the last value wins).
+    @Test func matchesADictionary() {
+        var rng = SeededRNG(seed: 9)
+        var keys: [String] = [], values: [Int32] = []
+        var reference: [String: Int32] = [:]
+        for i in 0..<5000 {
+            let k = i % 97 == 0 && i > 0 ? keys[Int(rng.next() % UInt64(keys.count))] : String(format: "%09d", Int(rng.next() % 1_000_000_000))
+            let v = Int32(rng.next() % 1024)
+            keys.append(k)
+            values.append(v)
+            reference[k] = v
+        }
+        let table = KeyTable(keys: keys, values: values)
+        #expect(table.hashes.count == reference.count)
+        for (k, v) in reference { #expect(table.value(k) == v, "\(k)") }
+        for k in ["", "x", "1000000000", "abc.jpg"] where reference[k] == nil { #expect(table.value(k) == nil) }
+        #expect(KeyTable(keys: [], values: []).value("a") == nil)
+    }
+}

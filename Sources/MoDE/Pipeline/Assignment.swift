@@ -194,7 +194,7 @@ public enum ShardAssignment {
 /// one dictionary key → fine centre per shard stem.
 public struct AssignmentSet: Sendable {
     public let hierarchy: ClusterHierarchy
-    private let byStem: [String: [String: Int32]]
+    private let byStem: [String: KeyTable]
     /// Samples per coarse cluster (expert).
     public let countsPerCoarse: [Int]
     /// Samples per fine centre.
@@ -208,20 +208,15 @@ public struct AssignmentSet: Sendable {
     /// with other fine centres, holds an index ≥ m, or its keys do not match its rows.
     public init(directory: String, hierarchy: ClusterHierarchy) throws {
         let hash = ShardAssignment.fineCentresHash(hierarchy)
-        var byStem: [String: [String: Int32]] = [:]
+        var byStem: [String: KeyTable] = [:]
         var perFine = [Int](repeating: 0, count: hierarchy.fineCount)
         for path in try safetensorsFiles(in: directory) {
             let file = try SafeTensorsFile(path: path)
             let fine = try ShardAssignment.checkedFine(file, hierarchy: hierarchy, hash: hash)
             let keys = try TextList.read(file, ShardAssignment.Key.keys, count: fine.count)
-            var map: [String: Int32] = [:]
-            map.reserveCapacity(keys.count)
-            for (k, f) in zip(keys, fine) {
-                map[k] = f
-                perFine[Int(f)] += 1
-            }
+            for f in fine { perFine[Int(f)] += 1 }
             let stem = String((path as NSString).lastPathComponent.dropLast(".safetensors".count))
-            byStem[stem] = map
+            byStem[stem] = KeyTable(keys: keys, values: fine)
         }
         var perCoarse = [Int](repeating: 0, count: hierarchy.coarseCount)
         for (f, c) in hierarchy.fineToCoarse.enumerated() { perCoarse[Int(c)] += perFine[f] }
@@ -233,7 +228,7 @@ public struct AssignmentSet: Sendable {
 
     /// The assignments of a shard path as a loader sees it: its parent-prefixed stem
     /// (`parent_stem`, used when base names collide) if present, else its base stem.
-    func map(for shard: String) -> [String: Int32]? {
+    func map(for shard: String) -> KeyTable? {
         let stem = baseStem(shard)
         let parent = ((shard as NSString).deletingLastPathComponent as NSString).lastPathComponent
         if !parent.isEmpty, let m = byStem[parent + "_" + stem] { return m }
@@ -241,11 +236,61 @@ public struct AssignmentSet: Sendable {
     }
 
     /// Fine centre of sample `key` of `shard`, or nil when it was not assigned.
-    public func fine(shard: String, key: String) -> Int32? { map(for: shard)?[key] }
+    public func fine(shard: String, key: String) -> Int32? { map(for: shard)?.value(key) }
 
     /// Coarse cluster (expert) of sample `key` of `shard`, or nil when it was not assigned.
     public func coarse(shard: String, key: String) -> Int32? {
         fine(shard: shard, key: key).map { hierarchy.fineToCoarse[Int($0)] }
+    }
+}
+
+/// A shard's key → value table in 12 bytes per key: the keys' 64-bit hashes sorted, with their
+/// values beside them, looked up by binary search (a `[String: Int32]` costs about 100 bytes per
+/// key, too much for expert training over hundreds of millions of pairs). Two different keys of
+/// one shard share a hash with probability about n²/2⁶⁵ (3·10⁻⁸ for a million keys); a key
+/// listed twice keeps its last value, as a dictionary would.
+struct KeyTable: Sendable {
+    let hashes: [UInt64]
+    let values: [Int32]
+
+    init(keys: [String], values: [Int32]) {
+        precondition(keys.count == values.count, "KeyTable: one value per key")
+        let h = keys.map(Self.hash)
+        // Sort by hash, then by position, and keep the last of equal hashes.
+        let order = h.indices.sorted { h[$0] != h[$1] ? h[$0] < h[$1] : $0 < $1 }
+        var hs: [UInt64] = [], vs: [Int32] = []
+        hs.reserveCapacity(keys.count)
+        vs.reserveCapacity(keys.count)
+        for i in order {
+            if let last = hs.last, last == h[i] { vs[vs.count - 1] = values[i] } else { hs.append(h[i]); vs.append(values[i]) }
+        }
+        hashes = hs
+        self.values = vs
+    }
+
+    /// The value of `key`, or nil.
+    func value(_ key: String) -> Int32? {
+        let target = Self.hash(key)
+        var lo = 0, hi = hashes.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if hashes[mid] < target { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < hashes.count && hashes[lo] == target ? values[lo] : nil
+    }
+
+    /// FNV-1a over the UTF-8 bytes with a SplitMix64 finaliser.
+    static func hash(_ key: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in key.utf8 {
+            h ^= UInt64(b)
+            h = h &* 0x0000_0100_0000_01b3
+        }
+        h ^= h >> 30
+        h = h &* 0xbf58_476d_1ce4_e5b9
+        h ^= h >> 27
+        h = h &* 0x94d0_49bb_1331_11eb
+        return h ^ (h >> 31)
     }
 }
 
