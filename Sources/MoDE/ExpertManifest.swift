@@ -21,10 +21,14 @@ public struct ExpertEntry: Codable, Sendable, Equatable {
     public var seed: String?
     /// The run folder it came from.
     public var run: String?
+    /// The clusters file its `fine` and `coarse` come from, when it is not the manifest's own but
+    /// one with the same fine centres (`mode cluster --split` keeps them); nil = the manifest's.
+    public var clusters: String?
 
     /// An entry; paths absolute or relative to the working directory.
     public init(name: String, checkpoint: String, config: String, fine: [Int32], coarse: Int? = nil,
-                samplesSeen: Int = 0, seed: String? = nil, run: String? = nil) {
+                samplesSeen: Int = 0, seed: String? = nil, run: String? = nil, clusters: String? = nil) {
+        self.clusters = clusters
         self.name = name
         self.checkpoint = checkpoint
         self.config = config
@@ -36,7 +40,7 @@ public struct ExpertEntry: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, checkpoint, config, fine, coarse, samplesSeen = "samples_seen", seed, run
+        case name, checkpoint, config, fine, coarse, samplesSeen = "samples_seen", seed, run, clusters
     }
 }
 
@@ -119,6 +123,7 @@ public struct ExpertManifest: Codable, Sendable, Equatable {
             m.experts[i].checkpoint = resolve(m.experts[i].checkpoint, base: base)
             m.experts[i].config = resolveConfig(m.experts[i].config, base: base)
             m.experts[i].run = m.experts[i].run.map { resolve($0, base: base) }
+            m.experts[i].clusters = m.experts[i].clusters.map { resolve($0, base: base) }
         }
         return m
     }
@@ -134,6 +139,7 @@ public struct ExpertManifest: Codable, Sendable, Equatable {
             m.experts[i].checkpoint = Self.relativise(m.experts[i].checkpoint, base: base)
             if !Self.isPreset(m.experts[i].config) { m.experts[i].config = Self.relativise(m.experts[i].config, base: base) }
             m.experts[i].run = m.experts[i].run.map { Self.relativise($0, base: base) }
+            m.experts[i].clusters = m.experts[i].clusters.map { Self.relativise($0, base: base) }
         }
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -205,8 +211,18 @@ public struct ExpertManifest: Codable, Sendable, Equatable {
             if let bad = e.fine.first(where: { $0 < 0 || Int($0) >= m }) {
                 throw fail("expert \"\(e.name)\": fine centre \(bad) is outside 0..<\(m), the fine centres of \(clusters)")
             }
-            if let c = e.coarse, c < 0 || c >= h.coarseCount {
-                throw fail("expert \"\(e.name)\": coarse cluster \(c) is outside 0..<\(h.coarseCount) of \(clusters)")
+            var own = h, ownFile = clusters
+            if let other = e.clusters, other != clusters {
+                do { own = try ClusterHierarchy(contentsOf: other) } catch {
+                    throw fail("expert \"\(e.name)\": clusters file \(other) cannot be read: \(error)")
+                }
+                ownFile = other
+                guard own.fineCentres.shape == h.fineCentres.shape, own.fineCentres.array == h.fineCentres.array else {
+                    throw fail("expert \"\(e.name)\": its clusters file \(other) has other fine centres than \(clusters); experts of one manifest must share the fine centres")
+                }
+            }
+            if let c = e.coarse, c < 0 || c >= own.coarseCount {
+                throw fail("expert \"\(e.name)\": coarse cluster \(c) is outside 0..<\(own.coarseCount) of \(ownFile)")
             }
             guard e.samplesSeen >= 0 else { throw fail("expert \"\(e.name)\": negative samples_seen") }
         }

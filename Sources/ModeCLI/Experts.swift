@@ -21,7 +21,9 @@ struct Experts: ParsableCommand {
             discussion: """
                 Creates the manifest when absent. The expert's checkpoint is the run's latest \
                 checkpoints/step_N/model.safetensors with its open_clip_config.json; its fine centres \
-                are those the clusters file maps to coarse cluster --expert; samples seen = step × \
+                are those the clusters file maps to coarse cluster --expert (a clusters file other than \
+                the manifest's is accepted when its fine centres are the same, as after `mode cluster \
+                --split`; the entry then records it); samples seen = step × \
                 batch (state.json, params.json); the seed is params.json's "init". An entry with the \
                 same name is replaced; no other entry is touched. The manifest is validated before it \
                 is written (checkpoints exist, configs share one embedding dimension, fine indices fit \
@@ -39,11 +41,17 @@ struct Experts: ParsableCommand {
         func run() throws {
             let clustersFile = clustersPath(clusters)
             let hierarchy = try ClusterHierarchy(contentsOf: clustersFile)
+            var sourceClusters: String?
             var m: ExpertManifest
             if FileManager.default.fileExists(atPath: manifest) {
                 m = try ExpertManifest.read(manifest)
                 if ExpertManifest.absolute(clustersFile) != m.clusters {
-                    throw ValidationError("\(manifest) routes by \(m.clusters), not \(clustersFile); all experts must share one clusters file")
+                    // Another clusters file is fine when its fine centres are the manifest's (a split).
+                    let own = try m.hierarchy()
+                    guard own.fineCentres.shape == hierarchy.fineCentres.shape, own.fineCentres.array == hierarchy.fineCentres.array else {
+                        throw ValidationError("\(manifest) routes by the fine centres of \(m.clusters), and \(clustersFile) has other fine centres; experts of one manifest must share them (re-clustering needs a new manifest)")
+                    }
+                    sourceClusters = ExpertManifest.absolute(clustersFile)
                 }
                 if let embedder, ExpertManifest.absolute(embedder) != m.embedder {
                     throw ValidationError("\(manifest) uses the embedder \(m.embedder), not \(embedder)")
@@ -52,7 +60,8 @@ struct Experts: ParsableCommand {
                 m = ExpertManifest(clusters: ExpertManifest.absolute(clustersFile),
                                    embedder: ExpertManifest.absolute(try resolveModelDirectory(embedder)))
             }
-            let entry = try ExpertManifest.entry(run: runDirectory, hierarchy: hierarchy, coarse: expert, name: name ?? "expert-\(expert)")
+            var entry = try ExpertManifest.entry(run: runDirectory, hierarchy: hierarchy, coarse: expert, name: name ?? "expert-\(expert)")
+            entry.clusters = sourceClusters
             let replaced = m.experts.contains { $0.name == entry.name }
             try m.add(entry, manifestPath: manifest)
             try m.save(manifest)

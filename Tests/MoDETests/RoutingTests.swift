@@ -366,6 +366,37 @@ enum RoutingByHand {
         #expect(m.experts.count == 1)
     }
 
+    /// An expert from a split clustering (same fine centres, more coarse clusters) joins the
+    /// manifest with its own clusters file recorded; other fine centres are refused.
+    @Test func expertFromASplitKeepsItsClustersFile() throws {
+        let f = try Fixture()
+        let split = f.dir.file("split/clusters.safetensors")
+        try FileManager.default.createDirectory(atPath: f.dir.file("split"), withIntermediateDirectories: true)
+        try ClusterHierarchy(fineCentres: Tensor(shape: [4, 2], values: RoutingTests.centres),
+                             coarseCentres: Tensor(shape: [3, 2], values: [0.4, 0.4, -0.4, -0.4, 0.5, -0.5]),
+                             fineToCoarse: [0, 2, 1, 1], metric: .squaredEuclidean).write(to: split)
+        let a = try f.expert(f.dir.file("a")), b = try f.expert(f.dir.file("b"))
+        let path = f.dir.file("experts.json")
+        var m = ExpertManifest(clusters: f.clusters, embedder: f.embedder)
+        try m.add(ExpertEntry(name: "e0", checkpoint: a.checkpoint, config: a.config, fine: [0, 1], coarse: 0), manifestPath: path)
+        try m.add(ExpertEntry(name: "e2", checkpoint: b.checkpoint, config: b.config, fine: [1], coarse: 2, clusters: split), manifestPath: path)
+        try m.save(path)
+        let back = try ExpertManifest.load(path)
+        #expect(back.experts[1].clusters == ExpertManifest.absolute(split) && back.experts[0].clusters == nil)
+        let raw = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(raw.contains("\"split/clusters.safetensors\""))  // relative inside the folder
+
+        let other = f.dir.file("other.safetensors")
+        try ClusterHierarchy(fineCentres: Tensor(shape: [4, 2], values: RoutingTests.centres.map { $0 + 0.1 }),
+                             coarseCentres: Tensor(shape: [2, 2], values: [0.4, 0.4, -0.4, -0.4]),
+                             fineToCoarse: [0, 0, 1, 1], metric: .squaredEuclidean).write(to: other)
+        var message = ""
+        do { try m.add(ExpertEntry(name: "e3", checkpoint: b.checkpoint, config: b.config, fine: [2], coarse: 1, clusters: other), manifestPath: path) } catch {
+            message = "\(error)"
+        }
+        #expect(message.contains("e3") && message.contains("other.safetensors") && message.contains("fine centres"))
+    }
+
     @Test func fineIndexOutOfRangeNamesClustersFile() throws {
         let f = try Fixture()
         let a = try f.expert(f.dir.file("a"))
