@@ -89,6 +89,12 @@ public struct ClusterHierarchy: Sendable {
                                     fineToCoarse: result.assignment, metric: options.metric)
     }
 
+    /// Whether `other` has exactly these fine centres (as a split of one coarse cluster keeps
+    /// them), whatever its coarse level.
+    public func sharesFineCentres(with other: ClusterHierarchy) -> Bool {
+        fineCentres.shape == other.fineCentres.shape && fineCentres.array == other.fineCentres.array
+    }
+
     /// Nearest fine centre of every row of `features` (N, D), its coarse cluster and the
     /// squared distance.
     public func assign(_ features: Tensor) throws -> HierarchyAssignment {

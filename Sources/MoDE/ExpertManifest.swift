@@ -186,6 +186,7 @@ public struct ExpertManifest: Codable, Sendable, Equatable {
             throw fail("embedder \(embedder) has no readable config.json")
         }
         var names = Set<String>()
+        var splitClusters: [String: ClusterHierarchy] = [:]  // experts' own clusters files, read once
         var firstDim: (name: String, config: String, dim: Int, model: CLIPConfig)?
         for e in experts {
             guard !e.name.isEmpty else { throw fail("an expert has an empty name") }
@@ -213,11 +214,14 @@ public struct ExpertManifest: Codable, Sendable, Equatable {
             }
             var own = h, ownFile = clusters
             if let other = e.clusters, other != clusters {
-                do { own = try ClusterHierarchy(contentsOf: other) } catch {
-                    throw fail("expert \"\(e.name)\": clusters file \(other) cannot be read: \(error)")
+                if let known = splitClusters[other] { own = known } else {
+                    do { own = try ClusterHierarchy(contentsOf: other) } catch {
+                        throw fail("expert \"\(e.name)\": clusters file \(other) cannot be read: \(error)")
+                    }
+                    splitClusters[other] = own
                 }
                 ownFile = other
-                guard own.fineCentres.shape == h.fineCentres.shape, own.fineCentres.array == h.fineCentres.array else {
+                guard own.sharesFineCentres(with: h) else {
                     throw fail("expert \"\(e.name)\": its clusters file \(other) has other fine centres than \(clusters); experts of one manifest must share the fine centres")
                 }
             }

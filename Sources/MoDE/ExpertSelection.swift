@@ -53,19 +53,8 @@ public struct ExpertSelection: Sendable {
         return Double(inside) + outOfClusterRatio * Double(outside)
     }
 
-    /// A uniform number in [0, 1) from `key` and `seed`: FNV-1a over the UTF-8 bytes, then a
-    /// SplitMix64 finaliser (FNV alone mixes short keys poorly in its high bits).
+    /// A uniform number in [0, 1) from `key` and `seed` (the top 53 bits of `keyHash`).
     public static func unitHash(_ key: String, seed: UInt64) -> Double {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ (seed &* 0x9e37_79b9_7f4a_7c15)
-        for b in key.utf8 {
-            h ^= UInt64(b)
-            h = h &* 0x0000_0100_0000_01b3
-        }
-        h ^= h >> 30
-        h = h &* 0xbf58_476d_1ce4_e5b9
-        h ^= h >> 27
-        h = h &* 0x94d0_49bb_1331_11eb
-        h ^= h >> 31
-        return Double(h >> 11) * (1.0 / 9_007_199_254_740_992.0)
+        Double(keyHash(key, seed: seed) >> 11) * (1.0 / 9_007_199_254_740_992.0)
     }
 }

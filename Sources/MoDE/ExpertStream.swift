@@ -3,21 +3,12 @@ import Foundation
 
 /// Builds an expert's sample selection from the files of `mode cluster` and `mode assign`.
 public enum ExpertStream {
-    /// The clusters file inside a cluster folder (or the file itself).
-    public static func clustersFile(_ path: String) -> String {
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            return (path as NSString).appendingPathComponent("clusters.safetensors")
-        }
-        return path
-    }
-
     /// The selection of expert `experts` (coarse cluster ids), the expected samples per pass
     /// and the total of assigned pairs. Throws when a cluster id is out of range or the
     /// assignment does not match the clusters.
     public static func selection(clusters: String, assign: String, experts: Set<Int32>, oocRatio: Double,
                                  seed: UInt64) throws -> (selection: ExpertSelection, expected: Double, total: Int) {
-        let file = clustersFile(clusters)
+        let file = FeatureClustering.hierarchyPath(clusters)
         guard FileManager.default.fileExists(atPath: file) else {
             throw TrainingError.invalidOption("no cluster file \(file) (run `mode cluster` first)")
         }

@@ -70,14 +70,7 @@ public enum SVGChart {
         var s = header(width: width, height: height, title: title)
         let bottom = top + plotH
         func y(_ v: Double) -> Double { bottom - plotH * min(1, max(0, v / top0)) }
-        var tick = 0.0
-        while tick <= top0 + step / 2 {
-            s += "<line x1=\(q(left)) y1=\(q(y(tick))) x2=\(q(left + plotW)) y2=\(q(y(tick))) stroke=\"#e0e0e0\"/>\n"
-            s += text(left - 6, y(tick) + 4, num(tick, step < 1 ? "%.2f" : "%.0f"), anchor: "end", size: 11)
-            tick += step
-        }
-        s += "<line x1=\(q(left)) y1=\(q(top)) x2=\(q(left)) y2=\(q(bottom)) stroke=\"#333333\"/>\n"
-        s += "<line x1=\(q(left)) y1=\(q(bottom)) x2=\(q(left + plotW)) y2=\(q(bottom)) stroke=\"#333333\"/>\n"
+        s += valueAxis(left: left, top: top, bottom: bottom, plotW: plotW, top0: top0, step: step, y: y)
         for (g, name) in groups.enumerated() {
             let gx = left + Double(g) * groupW + gap / 2
             for (k, row) in values.enumerated() {
@@ -100,6 +93,21 @@ public enum SVGChart {
         return s + "</svg>\n"
     }
 
+    /// Grid lines with labels from 0 to `top0` every `step` (positions by `y`), and the two axes.
+    static func valueAxis(left: Double, top: Double, bottom: Double, plotW: Double, top0: Double, step: Double,
+                          y: (Double) -> Double) -> String {
+        var s = ""
+        var tick = 0.0
+        while tick <= top0 + step / 2 {
+            s += "<line x1=\(q(left)) y1=\(q(y(tick))) x2=\(q(left + plotW)) y2=\(q(y(tick))) stroke=\"#e0e0e0\"/>\n"
+            s += text(left - 6, y(tick) + 4, num(tick, step < 1 ? "%.2f" : "%.0f"), anchor: "end", size: 11)
+            tick += step
+        }
+        s += "<line x1=\(q(left)) y1=\(q(top)) x2=\(q(left)) y2=\(q(bottom)) stroke=\"#333333\"/>\n"
+        s += "<line x1=\(q(left)) y1=\(q(bottom)) x2=\(q(left + plotW)) y2=\(q(bottom)) stroke=\"#333333\"/>\n"
+        return s
+    }
+
     /// Simple bars, one per label, with each bar's value (and `notes[i]` when given) printed above it.
     public static func bars(title: String, labels: [String], values: [Double], notes: [String]? = nil,
                             xLabel: String, yLabel: String, format: String = "%.0f") -> String {
@@ -114,14 +122,7 @@ public enum SVGChart {
         var s = header(width: width, height: height, title: title)
         let bottom = top + plotH
         func y(_ v: Double) -> Double { bottom - plotH * min(1, max(0, v / top0)) }
-        var tick = 0.0
-        while tick <= top0 + step / 2 {
-            s += "<line x1=\(q(left)) y1=\(q(y(tick))) x2=\(q(left + plotW)) y2=\(q(y(tick))) stroke=\"#e0e0e0\"/>\n"
-            s += text(left - 6, y(tick) + 4, num(tick, step < 1 ? "%.2f" : "%.0f"), anchor: "end", size: 11)
-            tick += step
-        }
-        s += "<line x1=\(q(left)) y1=\(q(top)) x2=\(q(left)) y2=\(q(bottom)) stroke=\"#333333\"/>\n"
-        s += "<line x1=\(q(left)) y1=\(q(bottom)) x2=\(q(left + plotW)) y2=\(q(bottom)) stroke=\"#333333\"/>\n"
+        s += valueAxis(left: left, top: top, bottom: bottom, plotW: plotW, top0: top0, step: step, y: y)
         for (i, v) in values.enumerated() {
             let x = left + gap + Double(i) * (barW + gap)
             let h = v.isFinite ? bottom - y(v) : 0

@@ -190,11 +190,7 @@ public final class Trainer {
             }
         }
         if resume, let dir = store.latest() {
-            let data = try CheckpointStore.load(dir, arena: model.arena, optimizer: optimizer)
-            let state: TrainerState
-            do { state = try JSONDecoder().decode(TrainerState.self, from: data) } catch {
-                throw CheckpointError.invalidState(file: dir + "/state.json", reason: "unreadable trainer state (\(error))")
-            }
+            let state = try restore(checkpoint: dir)
             step = state.step
             rng = state.rng
             try source.restore(position: Data(state.data.utf8))
@@ -203,11 +199,7 @@ public final class Trainer {
             step = 0
             if let fork = forkCheckpoint {
                 let dir = try CheckpointStore.checkpointDirectory(fork)
-                let data = try CheckpointStore.load(dir, arena: model.arena, optimizer: optimizer)
-                let state: TrainerState
-                do { state = try JSONDecoder().decode(TrainerState.self, from: data) } catch {
-                    throw CheckpointError.invalidState(file: dir + "/state.json", reason: "unreadable trainer state (\(error))")
-                }
+                let state = try restore(checkpoint: dir)
                 guard state.step < options.steps else {
                     throw TrainingError.invalidOption("--fork: \(dir) is at step \(state.step), but this run ends at step \(options.steps); --steps is the whole schedule's length (the forked run's steps included)")
                 }
@@ -219,6 +211,14 @@ public final class Trainer {
             try AtomicFile.write(Data(), to: metricsPath)
         }
         return step
+    }
+
+    /// Loads the weights and AdamW state of checkpoint folder `dir` and returns its trainer state.
+    func restore(checkpoint dir: String) throws -> TrainerState {
+        let data = try CheckpointStore.load(dir, arena: model.arena, optimizer: optimizer)
+        do { return try JSONDecoder().decode(TrainerState.self, from: data) } catch {
+            throw CheckpointError.invalidState(file: dir + "/state.json", reason: "unreadable trainer state (\(error))")
+        }
     }
 
     /// Drops metrics lines past `step` (written after the checkpoint a resume starts from).

@@ -147,7 +147,7 @@ struct Assign: ParsableCommand {
 
     func run() throws {
         if let threads { try BLAS.setThreads(threads) }
-        let file = clustersPath(clusters)
+        let file = FeatureClustering.hierarchyPath(clusters)
         let slice = try worker.map(WorkerSlice.init(parsing:)) ?? .all
         let bar = ProgressBar("assign", total: nil, unit: "files")
         let summary = try ShardAssignment.run(features: features, clustersFile: file, out: out, worker: slice) { p in

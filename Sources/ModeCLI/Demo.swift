@@ -137,7 +137,7 @@ struct DemoRunner {
     func marker(_ name: String) -> String { (stepsDirectory as NSString).appendingPathComponent(name + ".json") }
     func isDone(_ name: String) -> Bool { FileManager.default.fileExists(atPath: marker(name)) }
 
-    func markDone(_ name: String, seconds: Double = 0, arguments: [String] = []) throws {
+    func markDone(_ name: String, seconds: Double, arguments: [String]) throws {
         let obj: [String: Any] = ["step": name, "seconds": (seconds * 10).rounded() / 10, "arguments": arguments]
         try AtomicFile.write(JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), to: marker(name))
     }
@@ -157,15 +157,10 @@ struct DemoRunner {
 
     /// A `mode train` step: resumes when the run folder already has a checkpoint.
     func training(_ name: String, run: String, _ arguments: [String]) throws {
-        if isDone(name) {
-            FileHandle.standardError.write(Data("== \(name): done before, skipped\n".utf8))
-            return
+        try step(name, outputs: []) {
+            let started = FileManager.default.fileExists(atPath: (run as NSString).appendingPathComponent("params.json"))
+            return ["train", "--out", run] + arguments + (started ? ["--resume"] : [])
         }
-        var args = ["train", "--out", run] + arguments
-        let params = (run as NSString).appendingPathComponent("params.json")
-        if FileManager.default.fileExists(atPath: params) { args.append("--resume") }
-        let secs = try launch(name, args)
-        try markDone(name, seconds: secs, arguments: args)
     }
 
     /// Runs `mode ARGS` with stdout to logs/NAME.log and stderr (progress) on the terminal.

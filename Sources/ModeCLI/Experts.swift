@@ -39,7 +39,7 @@ struct Experts: ParsableCommand {
         var embedder: String?
 
         func run() throws {
-            let clustersFile = clustersPath(clusters)
+            let clustersFile = FeatureClustering.hierarchyPath(clusters)
             let hierarchy = try ClusterHierarchy(contentsOf: clustersFile)
             var sourceClusters: String?
             var m: ExpertManifest
@@ -48,7 +48,7 @@ struct Experts: ParsableCommand {
                 if ExpertManifest.absolute(clustersFile) != m.clusters {
                     // Another clusters file is fine when its fine centres are the manifest's (a split).
                     let own = try m.hierarchy()
-                    guard own.fineCentres.shape == hierarchy.fineCentres.shape, own.fineCentres.array == hierarchy.fineCentres.array else {
+                    guard own.sharesFineCentres(with: hierarchy) else {
                         throw ValidationError("\(manifest) routes by the fine centres of \(m.clusters), and \(clustersFile) has other fine centres; experts of one manifest must share them (re-clustering needs a new manifest)")
                     }
                     sourceClusters = ExpertManifest.absolute(clustersFile)
@@ -88,13 +88,6 @@ struct Experts: ParsableCommand {
             }
         }
     }
-}
-
-/// `path` itself when it is a file, else `path`/clusters.safetensors.
-func clustersPath(_ path: String) -> String {
-    var isDir: ObjCBool = false
-    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue { return path }
-    return (path as NSString).appendingPathComponent("clusters.safetensors")
 }
 
 /// Rows as left-aligned columns separated by two spaces, one line each.

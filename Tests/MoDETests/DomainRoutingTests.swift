@@ -20,13 +20,7 @@ import TestSupport
             return
         }
         let dir = try TempDirectory()
-        var cfg = SynthConfig()
-        cfg.pairs = 1200
-        cfg.shardSize = 400
-        cfg.tasksPerClass = 1
-        cfg.size = 16
-        try SynthCorpus.generate(cfg, into: dir.file("corpus"))
-        let shards = try resolveShards(dir.file("corpus/train/{00000..00002}.tar"))
+        let shards = try resolveShards(smallSynthCorpus(dir.file("corpus"), pairs: 1200, shardSize: 400, tasksPerClass: 1))
         let encoder = try SentenceEncoder(directory: model)
         _ = try ShardEmbedding.run(shards: shards, outDirectory: dir.file("features"), embedder: encoder)
         var options = ClusterOptions()

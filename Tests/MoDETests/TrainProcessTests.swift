@@ -86,13 +86,7 @@ import NN
     @Test func expertsTrainedAsynchronouslyEqualSequentialOnes() throws {
         let dir = try TempDirectory()
         try Self.config.write(toFile: dir.file("cfg.json"), atomically: true, encoding: .utf8)
-        var cfg = SynthConfig()
-        cfg.pairs = 240
-        cfg.shardSize = 80
-        cfg.size = 16
-        cfg.tasksPerClass = 0
-        try SynthCorpus.generate(cfg, into: dir.file("corpus"))
-        let spec = dir.file("corpus/train/{00000..00002}.tar")
+        let spec = try smallSynthCorpus(dir.file("corpus"), pairs: 240, shardSize: 80, tasksPerClass: 0)
         _ = try ShardEmbedding.run(shards: try resolveShards(spec), outDirectory: dir.file("feat"), embedder: TopicEmbedder())
         var options = ClusterOptions()
         options.fine = 6
@@ -159,13 +153,7 @@ import NN
         let bert = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("ModelsTests/Fixtures/tiny_bert").path
         try Self.config.write(toFile: dir.file("cfg.json"), atomically: true, encoding: .utf8)
-        var cfg = SynthConfig()
-        cfg.pairs = 160
-        cfg.shardSize = 80
-        cfg.size = 16
-        cfg.tasksPerClass = 1
-        try SynthCorpus.generate(cfg, into: dir.file("corpus"))
-        let spec = dir.file("corpus/train/{00000..00001}.tar")
+        let spec = try smallSynthCorpus(dir.file("corpus"), pairs: 160, shardSize: 80, tasksPerClass: 1)
 
         /// Runs `mode ARGS`; returns (exit status, stdout, stderr).
         func mode(_ args: [String]) throws -> (Int32, String, String) {
@@ -219,4 +207,16 @@ import NN
         let (s3, _, e3) = try mode(["cluster", "--features", dir.file("feat"), "--fine", "100000", "--coarse", "2", "--sample", "1", "--out", dir.file("c2")])
         #expect(s3 != 0 && !e3.isEmpty && !fm.fileExists(atPath: dir.file("c2")))
     }
+}
+
+/// A synthetic corpus of 16 px images in `path`; returns its shard specification.
+func smallSynthCorpus(_ path: String, pairs: Int, shardSize: Int, tasksPerClass: Int) throws -> String {
+    var cfg = SynthConfig()
+    cfg.pairs = pairs
+    cfg.shardSize = shardSize
+    cfg.size = 16
+    cfg.tasksPerClass = tasksPerClass
+    try SynthCorpus.generate(cfg, into: path)
+    let last = (pairs + shardSize - 1) / shardSize - 1
+    return path + "/train/{00000..\(String(format: "%05d", last))}.tar"
 }

@@ -255,7 +255,7 @@ struct KeyTable: Sendable {
 
     init(keys: [String], values: [Int32]) {
         precondition(keys.count == values.count, "KeyTable: one value per key")
-        let h = keys.map(Self.hash)
+        let h = keys.map { keyHash($0) }
         // Sort by hash, then by position, and keep the last of equal hashes.
         let order = h.indices.sorted { h[$0] != h[$1] ? h[$0] < h[$1] : $0 < $1 }
         var hs: [UInt64] = [], vs: [Int32] = []
@@ -270,27 +270,13 @@ struct KeyTable: Sendable {
 
     /// The value of `key`, or nil.
     func value(_ key: String) -> Int32? {
-        let target = Self.hash(key)
+        let target = keyHash(key)
         var lo = 0, hi = hashes.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if hashes[mid] < target { lo = mid + 1 } else { hi = mid }
         }
         return lo < hashes.count && hashes[lo] == target ? values[lo] : nil
-    }
-
-    /// FNV-1a over the UTF-8 bytes with a SplitMix64 finaliser.
-    static func hash(_ key: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in key.utf8 {
-            h ^= UInt64(b)
-            h = h &* 0x0000_0100_0000_01b3
-        }
-        h ^= h >> 30
-        h = h &* 0xbf58_476d_1ce4_e5b9
-        h ^= h >> 27
-        h = h &* 0x94d0_49bb_1331_11eb
-        return h ^ (h >> 31)
     }
 }
 

@@ -63,6 +63,14 @@ public enum FeatureClustering {
     public static let summaryFile = "clusters.json"
     public static let reportFile = "report.md"
 
+    /// The hierarchy file a user means by `path`: the path itself when it is a file, else the
+    /// cluster folder's clusters.safetensors.
+    public static func hierarchyPath(_ path: String) -> String {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue { return path }
+        return (path as NSString).appendingPathComponent(hierarchyFile)
+    }
+
     /// Clusters the feature folder `features` into `out` (which must not exist unless
     /// `replace`). Memory: the sample in memory when it fits `options.inMemoryBytes`
     /// (s × D × 4 bytes, plus ~100 bytes a row of work space), else streamed: one chunk, the
