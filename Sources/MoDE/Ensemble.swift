@@ -315,11 +315,11 @@ public enum Ensemble {
     /// The variants for `experts`, `baselines` and routing `methods` (in that order: each expert
     /// alone, uniform, routed per method, baselines). Method "uniform" is the uniform variant.
     public static func variants(experts: [String], baselines: [String], methods: [String]) -> [EnsembleVariant] {
-        // "expert-NAME", without doubling a name that already says it (mode experts add's default "expert-C").
-        var v = experts.map { e in
-            let n = safeName(e)
-            return EnsembleVariant(name: n.hasPrefix("expert") ? n : "expert-" + n, kind: .expert, source: e)
-        }
+        // "expert-NAME", without doubling the prefix of names that carry it (mode experts add's
+        // default "expert-C"), unless that would make two variants alike.
+        let short = experts.map { e in safeName(e).hasPrefix("expert-") ? safeName(e) : "expert-" + safeName(e) }
+        let names = Set(short).count == short.count ? short : experts.map { "expert-" + safeName($0) }
+        var v = zip(experts, names).map { EnsembleVariant(name: $1, kind: .expert, source: $0) }
         v.append(EnsembleVariant(name: "uniform", kind: .uniform, source: "uniform"))
         for m in methods where m != "uniform" { v.append(EnsembleVariant(name: "routed-" + safeName(m), kind: .routed, source: m)) }
         v += baselines.map { EnsembleVariant(name: "baseline-" + safeName($0), kind: .baseline, source: $0) }
