@@ -21,13 +21,17 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "mode", targets: ["ModeCLI"]),
-        .library(name: "Tensor", targets: ["Tensor"]),
-        .library(name: "NN", targets: ["NN"]),
-        .library(name: "Models", targets: ["Models"]),
-        .library(name: "Data", targets: ["Data"]),
-        .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        // The whole library: `import MoDE` brings every layer below it.
         .library(name: "MoDE", targets: ["MoDE"]),
-        .library(name: "Clustering", targets: ["Clustering"]),
+        // The layers on their own, for users who need only part of the stack.
+        .library(name: "MoDETensor", targets: ["MoDETensor"]),
+        .library(name: "MoDEFormats", targets: ["MoDEFormats"]),
+        .library(name: "MoDENN", targets: ["MoDENN"]),
+        .library(name: "MoDETokenizers", targets: ["MoDETokenizers"]),
+        .library(name: "MoDEModels", targets: ["MoDEModels"]),
+        .library(name: "MoDEData", targets: ["MoDEData"]),
+        .library(name: "MoDESynth", targets: ["MoDESynth"]),
+        .library(name: "MoDEClustering", targets: ["MoDEClustering"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,63 +39,73 @@ let package = Package(
     targets: [
         // MARK: C shim — BLAS entry points resolved at run time (dlopen)
         .target(
-            name: "CBLAS",
+            name: "CMoDEBLAS",
             cSettings: [.unsafeFlags(["-O3"] + cCpuFlags)],
             linkerSettings: [.linkedLibrary("dl")]
         ),
 
         // MARK: C shim — image codecs (libjpeg-turbo, libpng, libwebp): probe, decode to RGB, encode
         .target(
-            name: "CCodecs",
+            name: "CMoDECodecs",
             cSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp")]
         ),
 
-        // MARK: Tensor — storage, the one GEMM call site, parallel-for, SIMD kernels
-        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: numericSwift),
+        // MARK: MoDETensor — storage, the one GEMM call site, parallel-for, SIMD kernels
+        .target(name: "MoDETensor", dependencies: ["CMoDEBLAS"], swiftSettings: numericSwift),
 
-        // MARK: NN — layers with backward, parameter arena, AdamW, schedules, safetensors
-        .target(name: "NN", dependencies: ["Tensor"], swiftSettings: numericSwift),
+        // MARK: MoDEFormats — file formats: safetensors, strict JSON, half floats, atomic files
+        .target(name: "MoDEFormats", dependencies: ["MoDETensor"], swiftSettings: numericSwift),
 
-        // MARK: Models — CLIP and BERT (caption encoder: WordPiece tokenizer, encoder, pooling) built from NN layers
+        // MARK: MoDENN — layers with backward, parameter arena and its safetensors IO, AdamW, schedules
+        .target(name: "MoDENN", dependencies: ["MoDETensor", "MoDEFormats"], swiftSettings: numericSwift),
+
+        // MARK: MoDETokenizers — open_clip's CLIP BPE and Hugging Face's BERT WordPiece, exact to the references
+        .target(name: "MoDETokenizers", dependencies: ["MoDEFormats"]),
+
+        // MARK: MoDEModels — CLIP and the BERT caption encoder, built from NN layers
         // Optimised in debug builds too: the MiniLM parity test runs a 22M-parameter encoder.
-        .target(name: "Models", dependencies: ["NN", "Tokenizers"],
+        .target(name: "MoDEModels", dependencies: ["MoDENN", "MoDETokenizers", "MoDEFormats"],
                 swiftSettings: numericSwift + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
-        // MARK: Data — tar/WebDataset shards, images, loaders, benchmark tasks, synthetic corpus
-        .target(name: "Data", dependencies: ["Tensor", "CCodecs"], swiftSettings: numericSwift),
+        // MARK: MoDEData — real-data IO: tar/WebDataset shards, images, the loader, benchmark tasks
+        .target(name: "MoDEData", dependencies: ["MoDETensor", "MoDEFormats", "CMoDECodecs"], swiftSettings: numericSwift),
 
-        // MARK: Tokenizers — open_clip's CLIP BPE tokenizer and text cleaning (Foundation only)
-        .target(name: "Tokenizers"),
+        // MARK: MoDESynth — the procedural image–caption corpus and its zero-shot tasks
+        .target(name: "MoDESynth", dependencies: ["MoDEData"], swiftSettings: numericSwift),
 
-        // MARK: MoDE — training runs, expert selection, routing, ensembles, reports
-        .target(name: "MoDE", dependencies: ["Models", "Data", "Tokenizers", "NN", "Clustering"], swiftSettings: numericSwift),
+        // MARK: MoDEClustering — balanced k-means (in memory and streamed), two-level hierarchy, nearest centres
+        .target(name: "MoDEClustering", dependencies: ["MoDETensor", "MoDEFormats"], swiftSettings: numericSwift),
 
-        // MARK: Clustering — balanced k-means (in memory and streamed), two-level hierarchy, assignment
-        .target(name: "Clustering", dependencies: ["Tensor", "NN"], swiftSettings: numericSwift),
+        // MARK: MoDE — training, the shard pipeline, routing, ensembles, evaluation, benchmarks
+        .target(name: "MoDE",
+                dependencies: ["MoDEModels", "MoDEData", "MoDESynth", "MoDETokenizers", "MoDENN", "MoDEClustering", "MoDEFormats"],
+                swiftSettings: numericSwift),
 
-        // MARK: CLI — the `mode` executable (thin: parse, validate, call one library function)
+        // MARK: CLI — the `mode` executable (thin: parse, one library call, print)
         .executableTarget(
             name: "ModeCLI",
-            dependencies: ["Tensor", "NN", "Models", "Tokenizers", "Data", "MoDE", "Clustering", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["MoDE", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numericSwift
         ),
 
         // MARK: Tests — one target per library target, plus shared helpers
-        .target(name: "TestSupport", dependencies: ["NN"], path: "Tests/TestSupport", swiftSettings: numericSwift),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], swiftSettings: numericSwift),
+        .target(name: "TestSupport", dependencies: ["MoDETensor", "MoDEFormats"], path: "Tests/TestSupport", swiftSettings: numericSwift),
+        .testTarget(name: "MoDETensorTests", dependencies: ["MoDETensor", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(name: "MoDEFormatsTests", dependencies: ["MoDEFormats", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
         .testTarget(
-            name: "NNTests", dependencies: ["NN", "TestSupport"],
+            name: "MoDENNTests", dependencies: ["MoDENN", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: numericSwift
         ),
         .testTarget(
-            name: "ModelsTests", dependencies: ["Models", "TestSupport"],
+            name: "MoDEModelsTests", dependencies: ["MoDEModels", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: numericSwift
         ),
-        .testTarget(name: "DataTests", dependencies: ["Data", "NN", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MoDETests", dependencies: ["MoDE", "TestSupport", "Clustering", "Data", "Models"], swiftSettings: numericSwift),
-        .testTarget(name: "ClusteringTests", dependencies: ["Clustering", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(name: "MoDEDataTests", dependencies: ["MoDEData", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
+        .testTarget(name: "MoDESynthTests", dependencies: ["MoDESynth", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(name: "MoDETokenizersTests", dependencies: ["MoDETokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MoDEClusteringTests", dependencies: ["MoDEClustering", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(name: "MoDETests", dependencies: ["MoDE", "TestSupport"], swiftSettings: numericSwift),
     ],
     swiftLanguageModes: [.v5]
 )

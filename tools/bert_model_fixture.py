@@ -1,6 +1,6 @@
 """Reference outputs for the Swift BERT encoder (Sources/Models/BERT).
 
-Writes, under Tests/ModelsTests/Fixtures/:
+Writes, under Tests/MoDEModelsTests/Fixtures/:
   tiny_bert/config.json, tiny_bert/tokenizer_config.json, tiny_bert/model.safetensors
       a random-weight BertModel with a pooler (2 layers, hidden 32, 4 heads) over the small
       vocabulary tiny_bert/vocab.txt written by bert_tokenizer_fixture.py (run that first)

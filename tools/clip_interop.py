@@ -1,6 +1,6 @@
 """CLIP checkpoints between open_clip and mode, both directions.
 
-1. open_clip -> mode (the committed fixture, Tests/ModelsTests/Fixtures/interop/): a small
+1. open_clip -> mode (the committed fixture, Tests/MoDEModelsTests/Fixtures/interop/): a small
    open_clip CLIP (QuickGELU) with open_clip's own initialisation, saved the way open_clip's hub
    layout has it: `open_clip_model.safetensors` (= safetensors.torch.save_file(model.state_dict()))
    and `open_clip_config.json` ({"model_cfg", "preprocess_cfg"}); plus `io.safetensors` with
@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 from fixturelib import REPO_ROOT, save_fixture
 
 SEED = 4242
-FOLDER = os.path.join(REPO_ROOT, "Tests", "ModelsTests", "Fixtures", "interop")
+FOLDER = os.path.join(REPO_ROOT, "Tests", "MoDEModelsTests", "Fixtures", "interop")
 CFG = {"embed_dim": 16, "quick_gelu": True,
        "vision_cfg": {"image_size": 16, "patch_size": 8, "width": 16, "layers": 2, "head_width": 8},
        "text_cfg": {"context_length": 8, "vocab_size": 64, "width": 16, "heads": 2, "layers": 2}}

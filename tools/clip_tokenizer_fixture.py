@@ -1,4 +1,4 @@
-"""Reference fixtures for the Swift CLIP tokenizer (Tests/TokenizersTests/Fixtures).
+"""Reference fixtures for the Swift CLIP tokenizer (Tests/MoDETokenizersTests/Fixtures).
 
 Writes, each recording the seed and the Python, open_clip, ftfy and regex versions (and the
 Unicode version of Python's unicodedata):
@@ -41,7 +41,7 @@ from open_clip import tokenizer as oc_tokenizer
 SEED = 20240611
 CONTEXT_LENGTH = 77
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT_DIR = os.path.join(ROOT, "Tests", "TokenizersTests", "Fixtures")
+OUT_DIR = os.path.join(ROOT, "Tests", "MoDETokenizersTests", "Fixtures")
 
 rng = random.Random(SEED)
 

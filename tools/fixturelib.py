@@ -1,7 +1,7 @@
 """Shared helpers for the fixture scripts in tools/.
 
-A fixture is a small safetensors file under Tests/NNTests/Fixtures/ holding reference tensors
-computed with PyTorch. Swift tests open it with `fixture("name")` (Tests/NNTests/Support/Fixtures.swift).
+A fixture is a small safetensors file under Tests/MoDENNTests/Fixtures/ holding reference tensors
+computed with PyTorch. Swift tests open it with `fixture("name")` (Tests/TestSupport/Fixtures.swift).
 
     from fixturelib import fixture_path, save_fixture
     torch.manual_seed(SEED)
@@ -21,12 +21,11 @@ import torch
 from safetensors.torch import save_file
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIXTURES_DIR = os.path.join(REPO_ROOT, "Tests", "NNTests", "Fixtures")
 
 
-def fixture_path(name):
-    """Path of Tests/NNTests/Fixtures/<name>.safetensors."""
-    return os.path.join(FIXTURES_DIR, name + ".safetensors")
+def fixture_path(name, target="MoDENNTests"):
+    """Path of Tests/<target>/Fixtures/<name>.safetensors (default: the NN layer fixtures)."""
+    return os.path.join(REPO_ROOT, "Tests", target, "Fixtures", name + ".safetensors")
 
 
 def _prepare(name, value):

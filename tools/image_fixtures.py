@@ -1,6 +1,6 @@
 """Writes small images and what PIL + open_clip make of them, for the Swift image tests.
 
-Outputs (Tests/DataTests/Fixtures/):
+Outputs (Tests/MoDEDataTests/Fixtures/):
   images/*.jpg, *.png, *.webp  - JPEG baseline/progressive/grayscale/CMYK, PNG RGB/RGBA/LA/L/1-bit/
                           palette with transparency/16-bit gray/16-bit RGB/interlaced/tall, WebP lossy and
                           lossless, plus resize_src.png
@@ -31,7 +31,7 @@ from torchvision.transforms import RandomResizedCrop
 from fixturelib import REPO_ROOT, save_fixture
 
 SEED = 0
-fixtures = os.path.join(REPO_ROOT, "Tests", "DataTests", "Fixtures")
+fixtures = os.path.join(REPO_ROOT, "Tests", "MoDEDataTests", "Fixtures")
 out = os.path.join(fixtures, "images")
 os.makedirs(out, exist_ok=True)
 rng = np.random.default_rng(SEED)

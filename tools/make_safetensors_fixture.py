@@ -1,4 +1,4 @@
-"""Writes Tests/NNTests/Fixtures/interop.safetensors: tensors of every common dtype with known
+"""Writes Tests/MoDEFormatsTests/Fixtures/interop.safetensors: tensors of every common dtype with known
 values, written by the reference `safetensors` library, for the Swift reader's interop tests.
 
 For the 16-bit float types the file holds both the float32 source (`<name>_src`) and PyTorch's
@@ -80,7 +80,7 @@ def same_bits(a, b):
 
 
 def verify(path):
-    reference = load_file(fixture_path("interop"))
+    reference = load_file(fixture_path("interop", "MoDEFormatsTests"))
     written = load_file(path)
     bad = []
     for name, t in written.items():
@@ -97,7 +97,7 @@ def verify(path):
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--verify":
         sys.exit(0 if verify(sys.argv[2]) else 1)
-    path = save_fixture(fixture_path("interop"), build(), seed=SEED, raw_dtypes=True,
+    path = save_fixture(fixture_path("interop", "MoDEFormatsTests"), build(), seed=SEED, raw_dtypes=True,
                         purpose="safetensors interop", note="16-bit tensors are torch's conversions of <name>_src")
     print("wrote", path)
 

@@ -1,6 +1,6 @@
 """Writes small WebDataset-style shards with Python's tarfile, for the Swift tar reader's tests.
 
-Outputs (Tests/DataTests/Fixtures/):
+Outputs (Tests/MoDEDataTests/Fixtures/):
   py_pax.tar  - PAX format (tarfile's default, as webdataset writes): long and non-ASCII member names
   py_gnu.tar  - GNU format: a name over 100 bytes stored as a GNU long-name ('L') record
   py_expected.json - for each archive, the member names and sizes in order, plus metadata
@@ -9,7 +9,7 @@ Deterministic: seed 0, fixed mtimes. Run: python tools/make_tar_fixtures.py
 import io, json, os, platform, random, sys, tarfile
 
 SEED = 0
-out = os.path.join(os.path.dirname(__file__), "..", "Tests", "DataTests", "Fixtures")
+out = os.path.join(os.path.dirname(__file__), "..", "Tests", "MoDEDataTests", "Fixtures")
 os.makedirs(out, exist_ok=True)
 rng = random.Random(SEED)
 

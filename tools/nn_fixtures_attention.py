@@ -1,4 +1,4 @@
-"""Reference fixtures for the attention and embedding layers (Tests/NNTests/Fixtures/).
+"""Reference fixtures for the attention and embedding layers (Tests/MoDENNTests/Fixtures/).
 
 For each layer: PyTorch module with random parameters, random input, forward, then backward of
 loss = sum(y * dy) for a random dy. Inputs and parameters are drawn in float32; the reference is
@@ -7,7 +7,7 @@ int64), so the fixtures carry no float32 error of PyTorch's own. Parameters are 
 their state_dict names, their gradients as `grad.<name>`; inputs as `x` (or `ids`, `images`),
 outputs as `y`, input gradients as `grad.x` / `grad.images`.
 
-Run: python tools/nn_fixtures_attention.py   (writes into Tests/NNTests/Fixtures/, via fixturelib)
+Run: python tools/nn_fixtures_attention.py   (writes into Tests/MoDENNTests/Fixtures/, via fixturelib)
 """
 import torch
 

@@ -1,4 +1,4 @@
-"""Reference fixtures for open_clip's ResidualAttentionBlock (Tests/NNTests/Fixtures/block*.safetensors).
+"""Reference fixtures for open_clip's ResidualAttentionBlock (Tests/MoDENNTests/Fixtures/block*.safetensors).
 
 open_clip.transformer.ResidualAttentionBlock(width 8, 2 heads, mlp_ratio 4, batch_first), with
 random parameters: once with nn.GELU and no mask (vision tower), once with QuickGELU and

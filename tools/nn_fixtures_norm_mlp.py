@@ -1,7 +1,7 @@
 """Reference forward and backward values for LayerNorm, Linear and open_clip's MLP (GELU and
 QuickGELU), computed with PyTorch in float32.
 
-Each layer gets one file in Tests/NNTests/Fixtures/ holding, under PyTorch state_dict names, its
+Each layer gets one file in Tests/MoDENNTests/Fixtures/ holding, under PyTorch state_dict names, its
 parameters (`<name>`) and their gradients (`grad.<name>`), plus `input`, `output`, `grad_output`
 (a random upstream gradient, so the loss is sum(output * grad_output)) and `grad_input`.
 The layers come from open_clip itself where it has them (the MLP and layer norm of a

@@ -1,7 +1,6 @@
 import ArgumentParser
-import Data
+import MoDE
 import Foundation
-import Tensor
 
 struct BenchDecode: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,6 @@
 import ArgumentParser
+import MoDE
 import Foundation
-import Models
-import Tensor
 
 struct BenchEmbed: ParsableCommand {
     static let configuration = CommandConfiguration(

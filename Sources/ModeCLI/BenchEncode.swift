@@ -1,8 +1,6 @@
 import ArgumentParser
+import MoDE
 import Foundation
-import Models
-import NN
-import Tensor
 
 struct BenchEncode: ParsableCommand {
     static let configuration = CommandConfiguration(

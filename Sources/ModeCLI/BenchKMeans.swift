@@ -1,7 +1,6 @@
 import ArgumentParser
-import Clustering
+import MoDE
 import Foundation
-import Tensor
 
 /// The peer's data recipe: n unit vectors around 4k random directions with 0.6 noise.
 struct KMeansDataOptions: ParsableArguments {

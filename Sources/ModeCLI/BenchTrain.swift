@@ -1,11 +1,6 @@
 import ArgumentParser
-import Data
 import Foundation
-import Models
 import MoDE
-import NN
-import Tensor
-import Tokenizers
 
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,6 @@
 import ArgumentParser
-import Clustering
 import Foundation
 import MoDE
-import Tensor
 
 struct Cluster: ParsableCommand {
     static let configuration = CommandConfiguration(

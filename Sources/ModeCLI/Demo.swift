@@ -1,7 +1,6 @@
 import ArgumentParser
+import MoDE
 import Foundation
-import NN
-import Tensor
 
 /// Sizes of one demo run.
 struct DemoPlan: Codable {

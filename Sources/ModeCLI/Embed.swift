@@ -1,10 +1,6 @@
 import ArgumentParser
-import Data
 import Foundation
 import MoDE
-import Models
-import NN
-import Tensor
 
 struct Embed: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,6 @@
 import ArgumentParser
+import MoDE
 import Foundation
-import Models
-import NN
-import Tensor
 
 struct Encode: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,7 +33,7 @@ struct Encode: ParsableCommand {
 
     func run() throws {
         if let threads { try BLAS.setThreads(threads) }
-        let model = try CLIPModel.load(checkpoint: checkpoint, config: config)
+        let model = try CheckpointStore.loadModel(checkpoint, config: config)
         let bar = ProgressBar("encode", total: nil, unit: "rows")
         let summary = try CLIPFeatureFiles.encode(model: model, images: images, texts: texts, out: out, batch: batch) { done, _ in
             bar.update(done)

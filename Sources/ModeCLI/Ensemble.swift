@@ -1,10 +1,6 @@
 import ArgumentParser
-import Data
 import Foundation
-import Models
 import MoDE
-import Tensor
-import Tokenizers
 
 struct EnsembleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,10 +1,6 @@
 import ArgumentParser
-import Data
 import Foundation
-import Models
 import MoDE
-import Tensor
-import Tokenizers
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,7 +23,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         if let threads { try BLAS.setThreads(threads) }
-        let model = try CLIPModel.load(checkpoint: checkpoint, config: config)
+        let model = try CheckpointStore.loadModel(checkpoint, config: config)
         let tokenizer = try CLIPTokenizer()
         let list = try BenchmarkTask.discover(tasks, only: task)
         var results: [TaskResult] = []

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Clustering
 import Foundation
 import MoDE
 

@@ -1,6 +1,6 @@
 import ArgumentParser
+import MoDE
 import Foundation
-import Tensor
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(

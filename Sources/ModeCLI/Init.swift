@@ -1,6 +1,6 @@
 import ArgumentParser
+import MoDE
 import Foundation
-import Models
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(

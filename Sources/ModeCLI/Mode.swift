@@ -1,5 +1,5 @@
 import ArgumentParser
-import Tensor
+import MoDE
 
 @main
 struct Mode: ParsableCommand {

@@ -1,9 +1,6 @@
 import ArgumentParser
-import Data
 import Foundation
-import Models
 import MoDE
-import Tensor
 
 struct Route: ParsableCommand {
     static let configuration = CommandConfiguration(

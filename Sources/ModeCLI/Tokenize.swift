@@ -1,7 +1,6 @@
 import ArgumentParser
+import MoDE
 import Foundation
-import Tensor
-import Tokenizers
 
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(

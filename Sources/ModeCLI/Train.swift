@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import Models
 import MoDE
-import Tensor
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,9 @@
-import Clustering
-import Data
+import MoDEClustering
+import MoDEData
+import MoDESynth
 import Foundation
-import Models
-import Tensor
+import MoDEModels
+import MoDETensor
 import Testing
 import TestSupport
 @testable import MoDE

@@ -1,8 +1,8 @@
-import Clustering
-import Data
+import MoDEClustering
+import MoDEData
 import Foundation
-import Models
-import Tensor
+import MoDEModels
+import MoDETensor
 import Testing
 import TestSupport
 @testable import MoDE
@@ -11,7 +11,7 @@ import TestSupport
     /// The tiny BERT fixture of the Models tests (a caption encoder with 32-wide embeddings).
     func tinyEncoder() throws -> SentenceEncoder {
         let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        return try SentenceEncoder(directory: tests.appendingPathComponent("ModelsTests/Fixtures/tiny_bert").path)
+        return try SentenceEncoder(directory: tests.appendingPathComponent("MoDEModelsTests/Fixtures/tiny_bert").path)
     }
 
     func router(dim: Int, method: RoutingMethod) throws -> Router {

@@ -1,13 +1,14 @@
-import Data
+import MoDEData
+import MoDESynth
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
-import Models
-import Tensor
+import MoDEModels
+import MoDETensor
 import Testing
 import TestSupport
-import Tokenizers
+import MoDETokenizers
 @testable import MoDE
 
 /// A tiny random CLIP (embedding width `dim`) saved in open_clip's hub layout under `dir/name`.
@@ -57,7 +58,7 @@ func handData(kind: BenchmarkTask.Kind, images: [[Float]], texts: [[Float]], dim
             let data = try Ensemble.taskData(task: task, members: [a, b], tokenizer: tokenizer, batch: 8)
             #expect(data.members.count == 2 && data.imageCount > 0)
             for (i, m) in [a, b].enumerated() {
-                let alone = try Evaluation.evaluate(model: CLIPModel.load(checkpoint: m.checkpoint, config: nil), tokenizer: tokenizer,
+                let alone = try Evaluation.evaluate(model: CheckpointStore.loadModel(m.checkpoint, config: nil), tokenizer: tokenizer,
                                                     task: task, modelName: m.name, batch: 8)
                 // Exact: weight 1 scales by 1 and the other member (weight 0) is skipped, so the
                 // scores are the same products as the single-model evaluation's.

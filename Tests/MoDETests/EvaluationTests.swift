@@ -1,10 +1,11 @@
-import Data
+import MoDEData
+import MoDESynth
 import Foundation
-import Models
-import Tensor
+import MoDEModels
+import MoDETensor
 import Testing
 import TestSupport
-import Tokenizers
+import MoDETokenizers
 @testable import MoDE
 
 @Suite struct EvaluationTests {

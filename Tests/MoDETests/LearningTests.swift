@@ -1,7 +1,7 @@
 import Foundation
-import Models
-import NN
-import Tensor
+import MoDEModels
+import MoDENN
+import MoDETensor
 import Testing
 import TestSupport
 @testable import MoDE

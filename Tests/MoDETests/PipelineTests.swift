@@ -1,12 +1,13 @@
-import Clustering
-import Data
+import MoDEClustering
+import MoDEData
 import Foundation
-import Models
-import NN
-import Tensor
+import MoDEModels
+import MoDENN
+import MoDETensor
 import Testing
 import TestSupport
 @testable import MoDE
+import MoDEFormats
 
 /// A deterministic stand-in for the caption encoder: a caption "topic T …" maps to the unit
 /// vector e_T plus a small perturbation derived from the whole caption's bytes, normalised, so
@@ -346,7 +347,7 @@ final class TopicEmbedder: CaptionEmbedder {
     /// The real encoder on the tiny random-weight BERT of the model tests.
     @Test func tinyBERTEmbedsAShard() throws {
         let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("ModelsTests/Fixtures/tiny_bert").path
+            .appendingPathComponent("MoDEModelsTests/Fixtures/tiny_bert").path
         let encoder = try SentenceEncoder(directory: model)
         let dir = try TempDirectory()
         try Self.writeShard(dir.file("s/00000.tar"), prefix: "x", count: 4)

@@ -1,8 +1,8 @@
-import Clustering
+import MoDEClustering
 import Foundation
-import Models
-import NN
-import Tensor
+import MoDEModels
+import MoDENN
+import MoDETensor
 import Testing
 import TestSupport
 @testable import MoDE

@@ -1,10 +1,12 @@
 import Foundation
 import Testing
 import TestSupport
-import Clustering
-import Data
-import NN
+import MoDEClustering
+import MoDEData
+import MoDESynth
+import MoDENN
 @testable import MoDE
+import MoDEFormats
 
 /// Runs the real `mode` executable (built beside the test bundle) and kills it with SIGKILL.
 @Suite(.serialized) struct TrainProcessTests {
@@ -151,7 +153,7 @@ import NN
     @Test func pipelineCommandsRunAsProcesses() throws {
         let dir = try TempDirectory()
         let bert = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("ModelsTests/Fixtures/tiny_bert").path
+            .appendingPathComponent("MoDEModelsTests/Fixtures/tiny_bert").path
         try Self.config.write(toFile: dir.file("cfg.json"), atomically: true, encoding: .utf8)
         let spec = try smallSynthCorpus(dir.file("corpus"), pairs: 160, shardSize: 80, tasksPerClass: 1)
 

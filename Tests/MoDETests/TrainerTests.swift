@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-import NN
-import Tensor
+import MoDENN
+import MoDETensor
 import TestSupport
 @testable import MoDE
 

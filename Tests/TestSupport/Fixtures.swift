@@ -5,8 +5,8 @@
 // metadata). Load one with `fixture("name")` and compare with `expectClose`.
 import Foundation
 import Testing
-import NN
-import Tensor
+import MoDETensor
+import MoDEFormats
 
 /// A missing fixture file.
 public struct FixtureNotFound: Error, CustomStringConvertible {

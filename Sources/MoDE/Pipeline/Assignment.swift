@@ -1,7 +1,8 @@
-import Clustering
+import MoDEClustering
 import Foundation
-import NN
-import Tensor
+import MoDENN
+import MoDETensor
+import MoDEFormats
 
 /// Nearest-fine-centre assignment of one shard's features, as `mode assign` writes it
 /// (ASSIGNDIR/<stem>.safetensors, the stem of its feature file): `fine` I32 (N), `distance` F32

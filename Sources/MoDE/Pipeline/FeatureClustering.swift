@@ -1,7 +1,8 @@
-import Clustering
+import MoDEClustering
 import Foundation
-import NN
-import Tensor
+import MoDENN
+import MoDETensor
+import MoDEFormats
 
 /// Options of `mode cluster` (see `FeatureClustering.run`).
 public struct ClusterOptions: Sendable {

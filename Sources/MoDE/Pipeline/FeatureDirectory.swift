@@ -1,6 +1,7 @@
 import Foundation
-import NN
-import Tensor
+import MoDENN
+import MoDETensor
+import MoDEFormats
 
 /// Caption features of one shard, as `mode embed --shards` writes them
 /// (FEATDIR/<stem>.safetensors): `features` F32 (N, D), each row L2-normalised; `keys` U8 and

@@ -1,7 +1,8 @@
-import Clustering
+import MoDEClustering
 import Foundation
-import NN
-import Tensor
+import MoDENN
+import MoDETensor
+import MoDEFormats
 
 /// A seeded uniform sample of the rows of a feature folder, kept as row indices per file (4
 /// bytes per sampled row), and read back chunk by chunk from the files when needed.

@@ -1,6 +1,7 @@
 import Foundation
-import NN
-import Tensor
+import MoDENN
+import MoDETensor
+import MoDEFormats
 
 // Shared pieces of the shard-parallel pipeline (embed → cluster → assign): file naming, text
 // lists stored as U8 tensors, worker slices, and the pipeline's typed error.

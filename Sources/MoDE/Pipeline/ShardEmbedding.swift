@@ -1,8 +1,9 @@
-import Data
+import MoDEData
 import Foundation
-import Models
-import NN
-import Tensor
+import MoDEModels
+import MoDENN
+import MoDETensor
+import MoDEFormats
 
 /// Turns captions into L2-normalised feature rows; `SentenceEncoder` is the real one, tests
 /// may supply a deterministic stand-in.

@@ -1,0 +1,392 @@
+import Foundation
+import MoDETensor
+
+// Inference kernels specific to the BERT encoder: packed variable-length sequences (no padding
+// rows), bidirectional attention, fused bias + GELU, and pooling. Each sits beside a naive
+// reference used by the tests.
+
+@inline(__always) private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+}
+
+@inline(__always) private func store16(_ p: UnsafeMutablePointer<Float>, _ v: SIMD16<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+}
+
+/// Lanes 0..<n of a SIMD16 (n < 16); the rest `pad`.
+@inline(__always) private func loadPartial(_ p: UnsafePointer<Float>, _ n: Int, pad: Float = 0) -> SIMD16<Float> {
+    var v = SIMD16<Float>(repeating: pad)
+    for i in 0..<n { v[i] = p[i] }
+    return v
+}
+
+@inline(__always) private func storePartial(_ p: UnsafeMutablePointer<Float>, _ v: SIMD16<Float>, _ n: Int) {
+    for i in 0..<n { p[i] = v[i] }
+}
+
+/// `Parallel.forEach` when `parallel`, else `body(0..<n)` on the calling thread.
+@inline(__always) private func forEach(_ n: Int, grain: Int, _ parallel: Bool, _ body: (Range<Int>) -> Void) {
+    if parallel { Parallel.forEach(n, grain: grain, body) } else if n > 0 { body(0..<n) }
+}
+
+/// Rows per parallel chunk so that a chunk holds about 16K elements.
+@inline(__always) private func grain(_ cols: Int) -> Int { max(1, 16_384 / max(1, cols)) }
+
+/// Sequences packed one after another: sequence s occupies rows offsets[s] ..< offsets[s] + lengths[s].
+public struct PackedSequences: Sendable, Equatable {
+    /// Tokens of each sequence.
+    public let lengths: [Int]
+    /// First row of each sequence.
+    public let offsets: [Int]
+    /// Rows in all.
+    public let rows: Int
+
+    public init(lengths: [Int]) {
+        precondition(lengths.allSatisfy { $0 >= 1 }, "every sequence needs at least one token")
+        self.lengths = lengths
+        var o: [Int] = []
+        o.reserveCapacity(lengths.count)
+        var r = 0
+        for l in lengths {
+            o.append(r)
+            r += l
+        }
+        offsets = o
+        rows = r
+    }
+
+    public var count: Int { lengths.count }
+}
+
+public enum BERTKernels {
+    // MARK: Embeddings
+
+    /// x (rows, C) = word[ids[r]] + position[r − start of its sequence] + tokenType[0], for the
+    /// packed `seqs`; word (V, C), position (P, C), tokenType (·, C). Ids must be < V and
+    /// lengths ≤ P (checked by the caller).
+    public static func embed(_ x: UnsafeMutablePointer<Float>, ids: UnsafePointer<Int32>, _ seqs: PackedSequences,
+                             word: UnsafePointer<Float>, position: UnsafePointer<Float>, tokenType: UnsafePointer<Float>,
+                             width C: Int, parallel: Bool = true) {
+        forEach(seqs.count, grain: max(1, grain(C) / 16), parallel) { range in
+            for s in range {
+                let o = seqs.offsets[s]
+                for t in 0..<seqs.lengths[s] {
+                    let r = o + t
+                    let w = word + Int(ids[r]) * C, p = position + t * C, y = x + r * C
+                    var c = 0
+                    while c + 16 <= C {
+                        store16(y + c, load16(w + c) + load16(p + c) + load16(tokenType + c))
+                        c += 16
+                    }
+                    while c < C {
+                        y[c] = w[c] + p[c] + tokenType[c]
+                        c += 1
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Bias, residual, GELU
+
+    /// y (rows, n) = residual (rows, n) + bias (n), the starting value of `y += a · Wᵀ`.
+    /// `residual` nil means zeros.
+    public static func residualPlusBias(_ y: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
+                                        _ bias: UnsafePointer<Float>, rows: Int, cols n: Int, parallel: Bool = true) {
+        forEach(rows, grain: grain(n), parallel) { range in
+            for r in range {
+                let yr = y + r * n
+                var c = 0
+                if let residual {
+                    let xr = residual + r * n
+                    while c + 16 <= n { store16(yr + c, load16(xr + c) + load16(bias + c)); c += 16 }
+                    while c < n { yr[c] = xr[c] + bias[c]; c += 1 }
+                } else {
+                    while c + 16 <= n { store16(yr + c, load16(bias + c)); c += 16 }
+                    while c < n { yr[c] = bias[c]; c += 1 }
+                }
+            }
+        }
+    }
+
+    /// y (rows, n) = GELU(y + bias (n)) in place, the exact-erf GELU in PyTorch's order of
+    /// operations: v · 0.5 · (1 + erf(v · √½)).
+    public static func biasGELU(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, rows: Int, cols n: Int,
+                                parallel: Bool = true) {
+        @inline(__always) func g(_ v: SIMD16<Float>) -> SIMD16<Float> { v * 0.5 * (1 + VectorMath.erf(v * 0.707_106_77)) }
+        forEach(rows, grain: grain(n), parallel) { range in
+            for r in range {
+                let yr = y + r * n
+                var c = 0
+                while c + 16 <= n { store16(yr + c, g(load16(yr + c) + load16(bias + c))); c += 16 }
+                if c < n {
+                    let t = n - c
+                    storePartial(yr + c, g(loadPartial(yr + c, t) + loadPartial(bias + c, t)), t)
+                }
+            }
+        }
+    }
+
+    /// Reference for `biasGELU` (libm erf).
+    public static func biasGELUReference<T: ReferenceReal>(_ y: UnsafeMutablePointer<T>, _ bias: UnsafePointer<T>, rows: Int, cols n: Int) {
+        for r in 0..<rows {
+            for c in 0..<n {
+                let v = y[r * n + c] + bias[c]
+                y[r * n + c] = v * T(0.5) * (1 + T.refErf(v / T(2).squareRoot()))
+            }
+        }
+    }
+
+    /// y (rows, n) = tanh(y) in place.
+    public static func tanh(_ y: UnsafeMutablePointer<Float>, rows: Int, cols n: Int, parallel: Bool = true) {
+        forEach(rows, grain: grain(n), parallel) { range in
+            for r in range {
+                let yr = y + r * n
+                var c = 0
+                while c + 16 <= n { store16(yr + c, VectorMath.tanh(load16(yr + c))); c += 16 }
+                if c < n { storePartial(yr + c, VectorMath.tanh(loadPartial(yr + c, n - c)), n - c) }
+            }
+        }
+    }
+
+    // MARK: Attention
+
+    /// Sequences at most this long take the direct path (dot products in registers); longer
+    /// ones go through two small GEMMs per head.
+    public static let directAttentionLimit = 48
+
+    /// ctx (rows, C) = softmax(q kᵀ / √D) v per sequence and head, heads concatenated, over the
+    /// packed `seqs`; qkv (rows, 3C) holds q | k | v with head h in columns h·D ..< (h+1)·D of
+    /// each part (C = heads · D). Bidirectional: every token sees all tokens of its own sequence
+    /// and none of the others (the packed equivalent of a key padding mask). Parallel over
+    /// (sequence, head) pairs when `parallel` (the GEMM path single-threaded per pair).
+    public static func attention(_ ctx: UnsafeMutablePointer<Float>, _ qkv: UnsafePointer<Float>, _ seqs: PackedSequences,
+                                 heads H: Int, headDim D: Int, parallel: Bool = true) {
+        let C = H * D
+        let scale = 1 / Float(D).squareRoot()
+        let longest = seqs.lengths.max() ?? 0
+        let direct = min(longest, directAttentionLimit), directPadded = (direct + 15) & ~15
+        let workSize = max(longest * longest, direct * directPadded + D * directPadded, 1)
+        func run(_ pairs: Range<Int>) {
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: workSize)
+            defer { scores.deallocate() }
+            for pair in pairs {
+                let (s, h) = pair.quotientAndRemainder(dividingBy: H)
+                let L = seqs.lengths[s], o = seqs.offsets[s]
+                let q = qkv + o * 3 * C + h * D, k = q + C, v = q + 2 * C
+                let out = ctx + o * C + h * D
+                if L <= directAttentionLimit {
+                    attendDirect(out, q, k, v, scores, L: L, D: D, ld: 3 * C, ldOut: C, scale: scale)
+                } else {
+                    // scores (L, L) = scale · q (L, D) · kᵀ; out (L, D) = softmax(scores) · v
+                    Matmul.gemm(scores, q, k, m: L, n: L, k: D, transB: true, alpha: scale, lda: 3 * C, ldb: 3 * C, ldc: L)
+                    for i in 0..<L { softmaxRow(scores + i * L, count: L) }
+                    Matmul.gemm(out, scores, v, m: L, n: D, k: L, lda: L, ldb: 3 * C, ldc: C)
+                }
+            }
+        }
+        if parallel {
+            Matmul.forEachSingleThreaded(seqs.count * H) { run($0) }
+        } else if seqs.count > 0 {
+            run(0..<(seqs.count * H))
+        }
+    }
+
+    /// One (sequence, head): out (L, D; row stride ldOut) from q, k, v (L, D; row stride ld).
+    /// `work` holds L·roundUp16(L) scores followed by kᵀ (D, roundUp16(L)), so each score row
+    /// is a few vector FMAs: row_i[j..j+16] = Σ_c q_i[c] · kᵀ[c][j..j+16].
+    @inline(__always)
+    private static func attendDirect(_ out: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>,
+                                     _ v: UnsafePointer<Float>, _ work: UnsafeMutablePointer<Float>,
+                                     L: Int, D: Int, ld: Int, ldOut: Int, scale: Float) {
+        let Lp = (L + 15) & ~15
+        let kt = work + L * Lp
+        // kᵀ (D, Lp), zero beyond L.
+        for c in 0..<D {
+            let row = kt + c * Lp
+            for j in 0..<L { row[j] = k[j * ld + c] }
+            for j in L..<Lp { row[j] = 0 }
+        }
+        let full = D & ~15, tail = D - full
+        for i in 0..<L {
+            let qi = q + i * ld
+            let row = work + i * Lp
+            var jc = 0
+            while jc < Lp {
+                var acc = SIMD16<Float>(repeating: 0)
+                for c in 0..<D { acc = acc.addingProduct(SIMD16(repeating: qi[c]), load16(kt + c * Lp + jc)) }
+                store16(row + jc, acc * scale)
+                jc += 16
+            }
+            softmaxPaddedRow(row, valid: L, padded: Lp)
+            let oi = out + i * ldOut
+            var c = 0
+            while c < full {
+                var acc = SIMD16<Float>(repeating: 0)
+                for j in 0..<L { acc = acc.addingProduct(SIMD16(repeating: row[j]), load16(v + j * ld + c)) }
+                store16(oi + c, acc)
+                c += 16
+            }
+            if tail > 0 {
+                var acc = SIMD16<Float>(repeating: 0)
+                for j in 0..<L { acc = acc.addingProduct(SIMD16(repeating: row[j]), loadPartial(v + j * ld + full, tail)) }
+                storePartial(oi + full, acc, tail)
+            }
+        }
+    }
+
+    /// row (padded) = softmax of its first `valid` entries in place, 0 beyond; `padded` is a
+    /// multiple of 16, so every access is a whole vector.
+    @inline(__always)
+    private static func softmaxPaddedRow(_ row: UnsafeMutablePointer<Float>, valid n: Int, padded: Int) {
+        for j in n..<padded { row[j] = -.infinity }
+        var m16 = load16(row)
+        var j = 16
+        while j < padded { m16 = VectorMath.max(m16, load16(row + j)); j += 16 }
+        let m = SIMD16<Float>(repeating: horizontalMax(m16))
+        var s16 = SIMD16<Float>(repeating: 0)
+        j = 0
+        while j < padded {
+            let e = VectorMath.exp(load16(row + j) - m)
+            store16(row + j, e)
+            s16 += e
+            j += 16
+        }
+        let inv = SIMD16<Float>(repeating: 1 / s16.sum())
+        j = 0
+        while j < padded { store16(row + j, load16(row + j) * inv); j += 16 }
+    }
+
+    /// row (n) = softmax(row) in place, for any n ≥ 1.
+    @inline(__always)
+    private static func softmaxRow(_ row: UnsafeMutablePointer<Float>, count n: Int) {
+        let full = n & ~15
+        var m: Float = -.infinity
+        if full > 0 {
+            var m16 = load16(row)
+            var j = 16
+            while j < full { m16 = VectorMath.max(m16, load16(row + j)); j += 16 }
+            m = horizontalMax(m16)
+        }
+        for t in full..<n { m = Swift.max(m, row[t]) }
+        let m16 = SIMD16<Float>(repeating: m)
+        var s16 = SIMD16<Float>(repeating: 0)
+        var j = 0
+        while j < full {
+            let e = VectorMath.exp(load16(row + j) - m16)
+            store16(row + j, e)
+            s16 += e
+            j += 16
+        }
+        var s = s16.sum()
+        for t in full..<n {
+            row[t] = Foundation.exp(row[t] - m)
+            s += row[t]
+        }
+        let inv = 1 / s
+        j = 0
+        while j < full { store16(row + j, load16(row + j) * inv); j += 16 }
+        for t in full..<n { row[t] *= inv }
+    }
+
+    @inline(__always)
+    private static func horizontalMax(_ v: SIMD16<Float>) -> Float {
+        var m = v[0]
+        for i in 1..<16 where v[i] > m { m = v[i] }
+        return m
+    }
+
+    /// Reference for `attention`: padded batch (B, T) with `mask` (B, T) of 1 (token) / 0
+    /// (padding); ctx (B, T, C) from qkv (B, T, 3C). Masked keys get an additive −∞-like score,
+    /// as Hugging Face's extended attention mask does.
+    public static func attentionReference<T: ReferenceReal>(_ ctx: UnsafeMutablePointer<T>, _ qkv: UnsafePointer<T>,
+                                                            mask: UnsafePointer<Int32>, batch B: Int, tokens: Int,
+                                                            heads H: Int, headDim D: Int, parallel: Bool = true) {
+        let C = H * D
+        let scale = 1 / T(D).squareRoot()
+        var p = [T](repeating: 0, count: tokens)
+        for b in 0..<B {
+            for h in 0..<H {
+                for i in 0..<tokens {
+                    let qi = qkv + (b * tokens + i) * 3 * C + h * D
+                    var m = -T.infinity
+                    for j in 0..<tokens {
+                        let kj = qkv + (b * tokens + j) * 3 * C + C + h * D
+                        var s: T = 0
+                        for c in 0..<D { s += qi[c] * kj[c] }
+                        p[j] = s * scale + (mask[b * tokens + j] == 0 ? -T.greatestFiniteMagnitude : 0)
+                        m = max(m, p[j])
+                    }
+                    var sum: T = 0
+                    for j in 0..<tokens {
+                        p[j] = T.refExp(p[j] - m)
+                        sum += p[j]
+                    }
+                    for c in 0..<D {
+                        var acc: T = 0
+                        for j in 0..<tokens { acc += p[j] * qkv[(b * tokens + j) * 3 * C + 2 * C + h * D + c] }
+                        ctx[(b * tokens + i) * C + h * D + c] = acc / sum
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Pooling
+
+    /// out (B, C) = per-sequence pooling of x (rows, C) over the packed `seqs`: mean, the first
+    /// ([CLS]) row, element-wise max, or sum / √length. (`clsPooler` is `cls` here; the model
+    /// applies the pooler layer afterwards.)
+    public static func pool(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ seqs: PackedSequences,
+                            width C: Int, mode: BERTPooling, parallel: Bool = true) {
+        forEach(seqs.count, grain: max(1, grain(C) / 16), parallel) { range in
+            for s in range {
+                let o = seqs.offsets[s], L = seqs.lengths[s]
+                let y = out + s * C
+                switch mode {
+                case .cls, .clsPooler:
+                    y.update(from: x + o * C, count: C)
+                case .max:
+                    y.update(from: x + o * C, count: C)
+                    for t in 1..<max(1, L) {
+                        let xr = x + (o + t) * C
+                        for c in 0..<C { y[c] = Swift.max(y[c], xr[c]) }
+                    }
+                case .mean, .meanSqrtLen:
+                    y.update(repeating: 0, count: C)
+                    for t in 0..<L {
+                        let xr = x + (o + t) * C
+                        var c = 0
+                        while c + 16 <= C { store16(y + c, load16(y + c) + load16(xr + c)); c += 16 }
+                        while c < C { y[c] += xr[c]; c += 1 }
+                    }
+                    let d = mode == .mean ? Float(L) : Float(L).squareRoot()
+                    for c in 0..<C { y[c] /= d }
+                }
+            }
+        }
+    }
+
+    /// Reference for `pool` on a padded batch x (B, T, C) with `mask` (B, T), as
+    /// sentence-transformers computes it (sums over masked tokens, divided by the token count).
+    public static func poolReference<T: ReferenceReal>(_ out: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>,
+                                                       mask: UnsafePointer<Int32>, batch B: Int, tokens: Int, width C: Int,
+                                                       mode: BERTPooling) {
+        for b in 0..<B {
+            let n = (0..<tokens).reduce(0) { $0 + Int(mask[b * tokens + $1]) }
+            for c in 0..<C {
+                var acc: T = mode == .max ? -T.infinity : 0
+                for t in 0..<tokens where mask[b * tokens + t] != 0 {
+                    let v = x[(b * tokens + t) * C + c]
+                    acc = mode == .max ? max(acc, v) : acc + v
+                }
+                switch mode {
+                case .cls, .clsPooler: out[b * C + c] = x[b * tokens * C + c]
+                case .max: out[b * C + c] = acc
+                case .mean: out[b * C + c] = acc / T(max(n, 1))
+                case .meanSqrtLen: out[b * C + c] = acc / T(max(n, 1)).squareRoot()
+                }
+            }
+        }
+    }
+}
