@@ -27,7 +27,24 @@ public enum BLAS {
     /// Whether `Matmul.gemm` parallelises large products itself (the library runs single-threaded).
     nonisolated(unsafe) public private(set) static var splitsProducts = false
     nonisolated(unsafe) private static var state: Result<BLASInfo, BLASLoadError>?
+    /// The library asked for with `select`, in place of `MODE_BLAS`.
+    nonisolated(unsafe) private static var requested: String?
     private static let lock = NSLock()
+
+    /// Chooses the library to load (as `MODE_BLAS` does: `mkl`, `blis`, `openblas` or a path),
+    /// overriding the environment. Must come before the first use; throws when a different
+    /// library is already loaded.
+    public static func select(_ choice: String) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        if case .success(let loaded)? = state {
+            let same = choice.lowercased() == loaded.backend.rawValue || choice == loaded.path
+            if same { return }
+            throw BLASLoadError(description: "BLAS \(loaded.backend.rawValue) (\(loaded.path)) is already loaded; cannot switch to \(choice)")
+        }
+        requested = choice
+        state = nil
+    }
 
     /// The loaded backend; loads one on first call. Throws when no BLAS can be loaded.
     public static func info() throws -> BLASInfo {
@@ -79,7 +96,8 @@ public enum BLAS {
         // OpenMP runtimes must not spin long after a GEMM: our own threads need the cores next.
         setenv("KMP_BLOCKTIME", "1", 0)
         setenv("OMP_WAIT_POLICY", "PASSIVE", 0)
-        let choice = env["MODE_BLAS"]?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        let raw = requested ?? env["MODE_BLAS"] ?? ""
+        let choice = raw.trimmingCharacters(in: .whitespaces).lowercased()
         var tried: [String] = []
         func attempt(_ backend: BLASBackend, _ paths: [String]) -> BLASInfo? {
             for path in paths {
@@ -97,12 +115,11 @@ public enum BLAS {
         case "blis": if let i = attempt(.blis, blisCandidates) { return i }
         case "openblas": if let i = attempt(.openblas, openblasCandidates) { return i }
         default:
-            let raw = env["MODE_BLAS"]!
             let kind: BLASBackend = raw.contains("mkl") ? .mkl : raw.contains("blis") ? .blis
                 : raw.contains("openblas") ? .openblas : .custom
             if let i = attempt(kind, [raw]) { return i }
         }
-        throw BLASLoadError(description: "MODE_BLAS=\(choice.isEmpty ? "(unset)" : choice): no usable BLAS; tried:\n  "
+        throw BLASLoadError(description: "\(requested != nil ? "--blas" : "MODE_BLAS")=\(choice.isEmpty ? "(unset)" : choice): no usable BLAS; tried:\n  "
             + tried.joined(separator: "\n  ") + "\nRun the setup (make setup) to install MKL and BLIS.")
     }
 
