@@ -40,3 +40,30 @@ public struct ComputeError: Error, CustomStringConvertible, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// What `mode info` reports: the BLAS library in use, threads, cores, and the CPU.
+public struct SystemInfo: Codable, Sendable, Equatable {
+    public var version: String
+    public var blas: String
+    public var blasPath: String
+    public var blasPreference: [String]
+    public var threads: Int
+    public var cores: Int
+    public var cpu: String
+    public var cpuVendor: String
+    public var cpuFeatures: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case version, blas, blasPath = "blas_path", blasPreference = "blas_preference", threads, cores, cpu
+        case cpuVendor = "cpu_vendor", cpuFeatures = "cpu_features"
+    }
+
+    /// This machine and process (loads BLAS if it is not loaded yet).
+    public static func current() throws -> SystemInfo {
+        let blas = try BLAS.info()
+        let cpu = CPUFeatures.current
+        return SystemInfo(version: MoDEVersion.current, blas: blas.backend.rawValue, blasPath: blas.path,
+                          blasPreference: BLAS.defaultPreference().map(\.rawValue), threads: blas.threads, cores: BLAS.availableCores(),
+                          cpu: cpu.model, cpuVendor: cpu.vendor, cpuFeatures: cpu.summary)
+    }
+}

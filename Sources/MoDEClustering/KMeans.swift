@@ -61,7 +61,7 @@ import MoDETensor
 // in-memory fit. Chunks sorted by topic would be forced to spread early: shuffle shards first.
 
 /// Distance used for clustering.
-public enum Metric: String, Sendable, CaseIterable {
+public enum Metric: String, Sendable, CaseIterable, Codable {
     /// Squared Euclidean distance to the centre (the centre is the mean of its points).
     case squaredEuclidean = "l2"
     /// Spherical k-means: centres are renormalised to unit length after every update, so for

@@ -86,8 +86,15 @@ public final class ShardLoader: @unchecked Sendable {
     public var stats: LoaderStats { engine.stats }
     /// Next stream item the consumer takes, and its pass.
     public var position: LoaderPosition { engine.position }
-    /// Continues from `p` (before the next batch).
-    public func restore(_ p: LoaderPosition) { engine.restore(p) }
+    /// Per-pass statistics: samples used and skipped by reason, and left out by the filter.
+    /// The pass in progress holds its decode-stage counts; its reading counts (tar damage,
+    /// missing captions or images, the filter) are added when it ends, exactly for the whole pass
+    /// even when it was resumed part-way.
+    public var dataStats: DataStats { engine.dataStats }
+    /// The pass in progress with the reading counts of its finished shards: an early estimate.
+    public var currentPassEstimate: PassStats { engine.currentPassEstimate }
+    /// Continues from `p` (before the next batch), with the statistics saved with it.
+    public func restore(_ p: LoaderPosition, stats: DataStats? = nil) { engine.restore(p, stats: stats) }
     /// Stops the threads (the next `next` restarts them where the stream is).
     public func stop() { engine.stop() }
     /// The shard order of pass `p`.
@@ -180,11 +187,13 @@ final class PassReader {
             }
             if cancelled() { return nil }
             if let filter, !filter(s.key, r.shard) { extra.skip(SkipReason.filtered.rawValue); continue }
-            guard sampleImage(s) != nil else { extra.skip(SkipReason.missingImage.rawValue); continue }
+            // The caption first, as `mode embed` checks it, so both count a sample's skip alike.
             var crng = SeededRNG(seed: options.seed ^ UInt64(truncatingIfNeeded: s.key.hashValueStable))
             switch sampleCaption(s, rng: &crng) {
             case .failure(let reason): extra.skip(reason.rawValue)
-            case .success(let caption): return (s, caption)
+            case .success(let caption):
+                guard sampleImage(s) != nil else { extra.skip(SkipReason.missingImage.rawValue); continue }
+                return (s, caption)
             }
         }
     }
@@ -208,6 +217,13 @@ final class LoaderEngine: @unchecked Sendable {
     private var threads: [Thread] = []
     private var started = false
     private var statsValue = LoaderStats()
+    /// Per-pass statistics: decode-stage counts as the consumer takes items; the pass's reading
+    /// counts (complete for the pass, whatever position it was resumed at) once it ends.
+    private var passes: [PassStats] = []
+    /// Reading counts of the last pass the reader finished, applied when the consumer ends it.
+    private var finishedReading: [String: ShardStats] = [:]
+    /// Reading counts of the shards finished so far in the current pass (for `currentPassEstimate`).
+    private var liveReading: [String: ShardStats] = [:]
     /// Samples delivered in the current pass, and whether the pass was read from its start.
     private var passSamples = 0
     private var passStartedAtZero = true
@@ -232,10 +248,70 @@ final class LoaderEngine: @unchecked Sendable {
         return statsValue
     }
 
-    /// Continues from `p` (before the first batch).
-    func restore(_ p: LoaderPosition) {
+    /// Continues from `p` (before the first batch), with the per-pass statistics saved with it.
+    func restore(_ p: LoaderPosition, stats: DataStats?) {
         stop()
         position = p
+        lock.lock()
+        passes = (stats?.passes ?? []).filter { $0.pass <= p.pass }
+        liveReading = [:]
+        lock.unlock()
+    }
+
+    /// Per-pass statistics so far (the current pass with its decode-stage counts only, until it ends).
+    var dataStats: DataStats {
+        lock.lock()
+        defer { lock.unlock() }
+        return DataStats(passes: passes)
+    }
+
+    /// The current pass's statistics including the reading counts of the shards it finished so
+    /// far (an estimate while the pass runs; items read ahead of the consumer are not in `used`).
+    var currentPassEstimate: PassStats {
+        lock.lock()
+        defer { lock.unlock() }
+        var p = passIndex(position.pass).map { passes[$0] } ?? PassStats(pass: position.pass)
+        Self.addReading(liveReading, to: &p)
+        return p
+    }
+
+    /// The index of pass `pass` in `passes`, created when missing. Call with the lock held.
+    @discardableResult
+    private func passIndex(_ pass: Int) -> Int? {
+        if let i = passes.lastIndex(where: { $0.pass == pass }) { return i }
+        passes.append(PassStats(pass: pass))
+        return passes.count - 1
+    }
+
+    /// Counts one item the consumer took from pass `pass`. Call with the lock held.
+    private func countItem(pass: Int, skipped reason: SkipReason?) {
+        let i = passIndex(pass)!
+        if let reason {
+            statsValue.skipped[reason.rawValue, default: 0] += 1
+            passes[i].skipped[reason.rawValue, default: 0] += 1
+        } else {
+            statsValue.samples += 1
+            passSamples += 1
+            passes[i].used += 1
+        }
+    }
+
+    /// Ends the current pass in the statistics with the reading counts of the whole pass. Call
+    /// with the lock held.
+    private func completePass(reading: [String: ShardStats]) {
+        let i = passIndex(position.pass)!
+        Self.addReading(reading, to: &passes[i])
+        passes[i].complete = true
+        liveReading = [:]
+    }
+
+    /// Adds reading counts to `p`: the filter's exclusions as `filtered`, the rest as skips.
+    private static func addReading(_ reading: [String: ShardStats], to p: inout PassStats) {
+        for st in reading.values {
+            for (k, v) in st.skipped {
+                if k == SkipReason.filtered.rawValue { p.filtered += v } else { p.skipped[k, default: 0] += v }
+            }
+        }
     }
 
     /// Stops the threads (they are restarted by the next `next`).
@@ -278,10 +354,9 @@ final class LoaderEngine: @unchecked Sendable {
                     v.image.withUnsafeBufferPointer { (images + filled * imageCount).update(from: $0.baseAddress!, count: imageCount) }
                     writeText(texts + filled * L, v.text)
                     filled += 1
-                    statsValue.samples += 1
-                    passSamples += 1
+                    countItem(pass: position.pass, skipped: nil)
                 case .failure(let reason):
-                    statsValue.skipped[reason.rawValue, default: 0] += 1
+                    countItem(pass: position.pass, skipped: reason)
                 }
                 continue
             }
@@ -289,6 +364,7 @@ final class LoaderEngine: @unchecked Sendable {
             if readerDone && idx >= produced {
                 // The pass is exhausted: begin the next one (unless a whole pass gave nothing).
                 try checkPassGaveSamples()
+                completePass(reading: finishedReading)
                 lock.unlock()
                 stop()
                 lock.lock()
@@ -374,6 +450,7 @@ final class LoaderEngine: @unchecked Sendable {
                 defer { lock.unlock() }
                 recordReading(reader.shardCounts, fullPass: passStartedAtZero)
                 try checkPassGaveSamples()
+                completePass(reading: reader.shardCounts)
                 position = LoaderPosition(pass: position.pass + 1, consumed: 0)
                 inlineReader = nil
                 continue
@@ -398,12 +475,12 @@ final class LoaderEngine: @unchecked Sendable {
                     }
                     writeText(texts + filled * L, text)
                     filled += 1
-                    statsValue.samples += 1
-                    passSamples += 1
+                    countItem(pass: pass, skipped: nil)
                 case .failure(let reason):
-                    statsValue.skipped[reason.rawValue, default: 0] += 1
+                    countItem(pass: pass, skipped: reason)
                 }
             }
+            liveReading = reader.shardCounts
             lock.unlock()
         }
     }
@@ -463,6 +540,7 @@ final class LoaderEngine: @unchecked Sendable {
                 while !stopping && item.index - position.consumed >= options.prefetch { lock.wait() }
                 if stopping { lock.unlock(); return }
                 work.append(item)
+                if reader.shardCounts.count != liveReading.count { liveReading = reader.shardCounts }
                 self.produced = item.index + 1
                 produced = item.index + 1
                 lock.broadcast()
@@ -475,6 +553,7 @@ final class LoaderEngine: @unchecked Sendable {
         lock.lock()
         if !stopping {
             recordReading(reader.shardCounts, fullPass: start.consumed == 0)
+            finishedReading = reader.shardCounts
             readerDone = true
             self.produced = max(self.produced, produced)
         }

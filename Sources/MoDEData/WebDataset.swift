@@ -1,4 +1,5 @@
 import Foundation
+import MoDEFormats
 import MoDETensor
 
 /// One WebDataset sample: the members of a shard that share a key (the member path up to the
@@ -117,16 +118,14 @@ public func resolveShards(_ spec: String) throws -> [String] {
 public func declaredShardSizes(directory: String) -> [String: Int] {
     var out: [String: Int] = [:]
     let sizes = (directory as NSString).appendingPathComponent("sizes.json")
-    if let d = FileManager.default.contents(atPath: sizes),
-       let obj = try? JSONSerialization.jsonObject(with: d) as? [String: Any] {
-        for (k, v) in obj { if let n = v as? Int { out[(k as NSString).lastPathComponent] = n } }
+    if let members = (try? JSONValue.read(sizes))?.members {
+        for m in members { if let n = m.value.integer { out[(m.key as NSString).lastPathComponent] = n } }
     }
     if let files = try? FileManager.default.contentsOfDirectory(atPath: directory) {
         for f in files where f.hasSuffix("_stats.json") {
             let path = (directory as NSString).appendingPathComponent(f)
-            guard let d = FileManager.default.contents(atPath: path),
-                  let obj = try? JSONSerialization.jsonObject(with: d) as? [String: Any] else { continue }
-            let n = (obj["successes"] as? Int) ?? (obj["count"] as? Int)
+            guard let obj = try? JSONValue.read(path) else { continue }
+            let n = obj["successes"]?.integer ?? obj["count"]?.integer
             let shard = String(f.dropLast("_stats.json".count)) + ".tar"
             if let n, out[shard] == nil { out[shard] = n }
         }
@@ -134,24 +133,41 @@ public func declaredShardSizes(directory: String) -> [String: Int] {
     return out
 }
 
-/// The text of a sample: `.txt`, else `.json`'s `caption`, else a random one of its `texts`.
-/// Returns the caption or the reason it is unusable.
-public func sampleCaption(_ s: WebSample, rng: inout SeededRNG) -> Result<String, SkipReason> {
+/// The caption candidates of a sample, as img2dataset and clip_benchmark write them: its `.txt`
+/// (UTF-8), else its `.json` object's `caption`, else the strings of its `texts` list. Returns
+/// the reason when there is none: invalid UTF-8 text, a `.json` that is not a JSON object, or no
+/// caption at all. The candidates are untrimmed; see `usableCaption`.
+public func captionCandidates(_ s: WebSample) -> Result<[String], SkipReason> {
     if let t = s.fields["txt"] {
         guard let str = String(validatingUTF8Bytes: t) else { return .failure(.invalidText) }
-        let c = str.trimmingCharacters(in: .whitespacesAndNewlines)
-        return c.isEmpty ? .failure(.emptyCaption) : .success(c)
+        return .success([str])
     }
-    if let j = s.fields["json"] {
-        guard let obj = (try? JSONSerialization.jsonObject(with: Data(j))) as? [String: Any] else { return .failure(.invalidJSON) }
-        var caption = obj["caption"] as? String
-        if caption == nil, let texts = obj["texts"] as? [String], !texts.isEmpty {
-            caption = texts[rng.nextInt(texts.count)]
-        }
-        guard let c = caption?.trimmingCharacters(in: .whitespacesAndNewlines) else { return .failure(.missingCaption) }
-        return c.isEmpty ? .failure(.emptyCaption) : .success(c)
+    guard let j = s.fields["json"] else { return .failure(.missingCaption) }
+    guard let obj = try? JSONValue.parse(Data(j)), obj.members != nil else { return .failure(.invalidJSON) }
+    if let caption = obj["caption"]?.string { return .success([caption]) }
+    let texts = obj["texts"]?.elements?.compactMap(\.string) ?? []
+    return texts.isEmpty ? .failure(.missingCaption) : .success(texts)
+}
+
+/// `text` with surrounding whitespace trimmed, or `.emptyCaption` when nothing is left.
+public func usableCaption(_ text: String) -> Result<String, SkipReason> {
+    let c = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    return c.isEmpty ? .failure(.emptyCaption) : .success(c)
+}
+
+/// The caption a training sample uses: one of `captionCandidates`, chosen by `rng` when the
+/// `.json` lists several `texts`, trimmed (see `usableCaption`).
+public func sampleCaption(_ s: WebSample, rng: inout SeededRNG) -> Result<String, SkipReason> {
+    captionCandidates(s).flatMap { texts in usableCaption(texts.count == 1 ? texts[0] : texts[rng.nextInt(texts.count)]) }
+}
+
+/// The caption embedded for clustering, chosen deterministically: the first of
+/// `captionCandidates`, trimmed, with line breaks replaced by spaces (feature files store
+/// captions one per line).
+public func embeddingCaption(_ s: WebSample) -> Result<String, SkipReason> {
+    captionCandidates(s).flatMap { usableCaption($0[0]) }.map { c in
+        c.contains(where: \.isNewline) ? String(c.map { $0.isNewline ? " " : $0 }) : c
     }
-    return .failure(.missingCaption)
 }
 
 /// The image bytes of a sample and their extension, trying `jpg`, `jpeg`, `png`, `webp` in turn.

@@ -1,35 +1,94 @@
-/// A parsed JSON value. Objects keep their members in file order; numbers keep their text so
-/// integers are read exactly (no detour through Double).
-package enum JSONValue: Equatable {
-    case object([(key: String, value: JSONValue)])
+import Foundation
+
+/// A JSON value: what the strict parser (`JSONValue.parse`) reads from files other programs
+/// write (safetensors headers, Hugging Face and open_clip configs, WebDataset `.json` members),
+/// and what Codable types use to hold a field of any shape. Objects keep their members in file
+/// order; numbers keep their text, so integers are read exactly (no detour through Double).
+public enum JSONValue: Sendable, Equatable, Codable, CustomStringConvertible,
+    ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral, ExpressibleByStringLiteral, ExpressibleByNilLiteral {
+    case object([Member])
     case array([JSONValue])
     case string(String)
+    /// The number as written (e.g. "42", "-0.5e3").
     case number(String)
     case bool(Bool)
     case null
 
-    package static func == (a: JSONValue, b: JSONValue) -> Bool {
+    /// One member of an object.
+    public struct Member: Sendable, Equatable {
+        public var key: String
+        public var value: JSONValue
+        public init(_ key: String, _ value: JSONValue) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    public init(booleanLiteral v: Bool) { self = .bool(v) }
+    public init(integerLiteral v: Int) { self = .number(String(v)) }
+    public init(stringLiteral v: String) { self = .string(v) }
+    public init(nilLiteral: ()) { self = .null }
+
+    /// Numbers are equal when their values are (1 == 1.0); objects when their members are, in order.
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
-        case let (.object(x), .object(y)):
-            return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        case let (.object(x), .object(y)): return x == y
         case let (.array(x), .array(y)): return x == y
         case let (.string(x), .string(y)): return x == y
-        case let (.number(x), .number(y)): return x == y
+        case let (.number(x), .number(y)): return x == y || (Double(x) != nil && Double(x) == Double(y))
         case let (.bool(x), .bool(y)): return x == y
         case (.null, .null): return true
         default: return false
         }
     }
 
-    /// The value as an exact integer, or nil when it is not a number written as an integer
-    /// (no fraction or exponent) or does not fit in Int.
-    package var integer: Int? {
+    // MARK: Reading values
+
+    /// The member `key` of an object (nil for other values or a missing key).
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.key == key }?.value
+    }
+
+    /// The members of an object, nil for other values.
+    public var members: [Member]? {
+        if case .object(let m) = self { return m }
+        return nil
+    }
+
+    /// The elements of an array, nil for other values.
+    public var elements: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
+    public var string: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    public var bool: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    /// The value as an exact integer: a number written without fraction or exponent that fits
+    /// in Int (so 1.0 and 1e3 are not integers, as for strict readers such as safetensors').
+    public var integer: Int? {
         guard case .number(let text) = self, !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) else { return nil }
         return Int(text)
     }
 
+    /// The value of a number.
+    public var double: Double? {
+        if case .number(let text) = self { return Double(text) }
+        return nil
+    }
+
+    public var isNull: Bool { self == .null }
+
     /// A short name of the value's kind, for error messages.
-    package var kind: String {
+    public var kind: String {
         switch self {
         case .object: "an object"
         case .array: "an array"
@@ -39,15 +98,108 @@ package enum JSONValue: Equatable {
         case .null: "null"
         }
     }
+
+    /// Compact JSON text of the value.
+    public var description: String {
+        switch self {
+        case .object(let m): return "{" + m.map { jsonQuoted($0.key) + ":" + $0.value.description }.joined(separator: ",") + "}"
+        case .array(let a): return "[" + a.map(\.description).joined(separator: ",") + "]"
+        case .string(let s): return jsonQuoted(s)
+        case .number(let t): return t
+        case .bool(let b): return b ? "true" : "false"
+        case .null: return "null"
+        }
+    }
+
+    // MARK: Parsing
+
+    /// Parses JSON text (UTF-8). Throws `JSONValue.ParseError` with the byte offset.
+    public static func parse(_ data: Data, maxDepth: Int = 64) throws -> JSONValue {
+        guard String(validating: data, as: UTF8.self) != nil else { throw ParseError(message: "not valid UTF-8", offset: 0) }
+        return try data.withUnsafeBytes { raw throws(ParseError) in try JSONParser.parse(raw, maxDepth: maxDepth) }
+    }
+
+    /// Reads and parses the JSON file at `path`; the error names the file.
+    public static func read(_ path: String, maxDepth: Int = 64) throws -> JSONValue {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw JSONFileError(path: path, reason: "no such file or not readable")
+        }
+        do { return try parse(data, maxDepth: maxDepth) } catch let e as ParseError {
+            throw JSONFileError(path: path, reason: "not valid JSON: \(e.message) at byte \(e.offset)")
+        }
+    }
+
+    /// A syntax error and the byte offset where it was found.
+    public struct ParseError: Error, Equatable, CustomStringConvertible {
+        public let message: String
+        public let offset: Int
+        public var description: String { "\(message) at byte \(offset)" }
+    }
+
+    // MARK: Codable
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int.self) { self = .number(String(i)) }
+        else if let d = try? c.decode(Double.self) { self = .number(d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : "\(d)") }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else {
+            let o = try decoder.container(keyedBy: JSONKey.self)
+            self = .object(try o.allKeys.sorted { $0.stringValue < $1.stringValue }.map { Member($0.stringValue, try o.decode(JSONValue.self, forKey: $0)) })
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        switch self {
+        case .object(let m):
+            var c = encoder.container(keyedBy: JSONKey.self)
+            for member in m { try c.encode(member.value, forKey: JSONKey(member.key)) }
+        case .array(let a):
+            var c = encoder.unkeyedContainer()
+            for v in a { try c.encode(v) }
+        case .string(let s):
+            var c = encoder.singleValueContainer()
+            try c.encode(s)
+        case .number(let t):
+            var c = encoder.singleValueContainer()
+            if let i = Int(t) { try c.encode(i) } else { try c.encode(Double(t) ?? .nan) }
+        case .bool(let b):
+            var c = encoder.singleValueContainer()
+            try c.encode(b)
+        case .null:
+            var c = encoder.singleValueContainer()
+            try c.encodeNil()
+        }
+    }
+}
+
+/// A coding key of any name (JSON object members).
+public struct JSONKey: CodingKey, Hashable, Sendable {
+    public var stringValue: String
+    public var intValue: Int? { nil }
+    public init(_ name: String) { stringValue = name }
+    public init(stringValue: String) { self.stringValue = stringValue }
+    public init?(intValue: Int) { nil }
+}
+
+/// A JSON file that cannot be read or parsed, naming the file.
+public struct JSONFileError: Error, Equatable, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+    public var description: String { "\(path): \(reason)" }
 }
 
 /// A strict RFC 8259 JSON parser over UTF-8 bytes. Rejects duplicate object keys, lone
 /// surrogate escapes, control characters in strings and nesting deeper than `maxDepth`.
-package struct JSONParser {
-    package struct Failure: Error {
-        package let message: String
-        package let offset: Int
-    }
+struct JSONParser {
+    typealias Failure = JSONValue.ParseError
 
     private let bytes: UnsafeRawBufferPointer
     private var i = 0
@@ -55,7 +207,7 @@ package struct JSONParser {
 
     /// Parses one JSON value filling all of `bytes` (surrounding whitespace allowed). The bytes
     /// must already be valid UTF-8.
-    package static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 64) throws(Failure) -> JSONValue {
+    static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 64) throws(Failure) -> JSONValue {
         var p = JSONParser(bytes: bytes, maxDepth: maxDepth)
         p.skipWhitespace()
         let v = try p.value(depth: 0)
@@ -106,7 +258,7 @@ package struct JSONParser {
     private mutating func object(depth: Int) throws(Failure) -> JSONValue {
         if depth > maxDepth { throw fail("JSON nested deeper than \(maxDepth) levels") }
         i += 1  // {
-        var members: [(key: String, value: JSONValue)] = []
+        var members: [JSONValue.Member] = []
         var seen: Set<String> = []
         skipWhitespace()
         if peek == UInt8(ascii: "}") { i += 1; return .object(members) }
@@ -119,7 +271,7 @@ package struct JSONParser {
             skipWhitespace()
             try expect(UInt8(ascii: ":"), "':'")
             skipWhitespace()
-            members.append((key, try value(depth: depth)))
+            members.append(JSONValue.Member(key, try value(depth: depth)))
             skipWhitespace()
             if peek == UInt8(ascii: ",") { i += 1; continue }
             try expect(UInt8(ascii: "}"), "',' or '}'")

@@ -322,7 +322,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
         header.dataStart = 8 + Int(n)
         let dataSize = bytes.count - header.dataStart
         var entries: [(name: String, info: TensorInfo)] = []
-        for (name, value) in members {
+        for member in members {
+            let (name, value) = (member.key, member.value)
             if name == "__metadata__" {
                 header.metadata = try parseMetadata(value, fail)
                 continue
@@ -354,7 +355,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
     private static func parseMetadata(_ value: JSONValue, _ fail: (SafeTensorsError.Problem) -> SafeTensorsError) throws -> [String: String] {
         guard case .object(let members) = value else { throw fail(.invalidMetadata(reason: "expected an object, found \(value.kind)")) }
         var out: [String: String] = [:]
-        for (key, v) in members {
+        for member in members {
+            let (key, v) = (member.key, member.value)
             guard case .string(let s) = v else {
                 throw fail(.invalidMetadata(reason: "value of \"\(key)\" is \(v.kind), not a string"))
             }

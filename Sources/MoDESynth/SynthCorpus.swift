@@ -29,6 +29,24 @@ public struct SynthConfig: Sendable, Equatable {
 
     public init() {}
 
+    /// Sets `domains` and `weights` from "shapes:40,digits:25,…" (a domain without a weight
+    /// takes its default weight).
+    public mutating func setDomains(parsing text: String) throws {
+        var domains: [SynthDomain] = [], weights: [Double] = []
+        for part in text.split(separator: ",") {
+            let fields = part.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let d = SynthDomain(rawValue: fields[0]) else {
+                throw SynthError.invalid("unknown domain '\(fields[0])' (known: \(SynthDomain.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            let w = fields.count > 1 ? Double(fields[1]) : d.defaultWeight
+            guard let w, w > 0 else { throw SynthError.invalid("domain weight must be a positive number in '\(part)'") }
+            domains.append(d)
+            weights.append(w)
+        }
+        self.domains = domains
+        self.weights = weights
+    }
+
     /// Throws `SynthError.invalid` naming the first unusable setting.
     public func validate() throws {
         func bad(_ s: String) -> SynthError { .invalid(s) }
@@ -73,6 +91,15 @@ public enum CaptionNoise: String, Sendable, Codable, CaseIterable {
 
 /// What `SynthCorpus.generate` wrote.
 public struct SynthSummary: Sendable {
+    /// What was written, for people: shard count, pairs per domain, caption noise and tasks.
+    public var report: String {
+        var lines = ["wrote \(domains.reduce(0) { $0 + $1.pairs }) pairs in \(shards.count) shards: \(directory)/\(shardSpec)"]
+        for d in domains { lines.append("  \(d.domain.rawValue): \(d.pairs) pairs, \(d.perClass.count) classes") }
+        lines.append("captions: " + CaptionNoise.allCases.map { "\($0.rawValue) \(captions[$0] ?? 0)" }.joined(separator: ", "))
+        lines.append("tasks: " + tasks.map { "\($0.name) (\($0.samples))" }.joined(separator: ", "))
+        return lines.joined(separator: "\n")
+    }
+
     public struct DomainCount: Sendable { public var domain: SynthDomain; public var pairs: Int; public var perClass: [Int] }
     public struct Task: Sendable { public var name: String; public var kind: BenchmarkTask.Kind; public var classes: Int; public var samples: Int }
     public var directory: String
@@ -294,11 +321,9 @@ public enum SynthCorpus {
         let w = try TarWriter(path: directory + "/train/" + name + ".tar")
         var noise: [CaptionNoise: Int] = [:]
         for r in records {
-            var meta: [String: Any] = [
-                "caption": r.caption, "key": r.key, "url": r.url, "width": c.size, "height": c.size, "status": "success",
-                "domain": r.domain.rawValue, "class": r.domain.classes[r.cls].name, "noise": r.noise.rawValue,
-            ]
-            if let o = r.captionOf { meta["caption_of"] = o }
+            let meta = SynthSampleMetadata(caption: r.caption, key: r.key, url: r.url, width: c.size, height: c.size,
+                                           domain: r.domain.rawValue, class: r.domain.classes[r.cls].name, noise: r.noise.rawValue,
+                                           captionOf: r.captionOf)
             try w.add(r.key + "." + c.imageFormat.ext, r.image)
             try w.add(r.key + ".txt", Array(r.caption.utf8))
             try w.add(r.key + ".json", jsonBytes(meta))
@@ -403,22 +428,18 @@ public enum SynthCorpus {
 
     // MARK: descriptions
 
-    static func manifest(_ c: SynthConfig, _ s: SynthSummary) -> [String: Any] {
-        [
-            "generator": "mode synth", "format_version": 1,
-            "settings": [
-                "seed": c.seed, "pairs": c.pairs, "size": c.size, "noise": c.noise, "junk": c.junk, "shard_size": c.shardSize,
-                "tasks_per_class": c.tasksPerClass, "pixel_noise": Double(c.pixelNoise), "image_format": c.imageFormat.ext,
-                "domains": c.domains.map(\.rawValue), "weights": c.weights,
-            ] as [String: Any],
-            "train": ["shards": s.shardSpec, "shard_count": s.shards.count, "pairs": c.pairs] as [String: Any],
-            "domains": s.domains.map { d -> [String: Any] in
-                ["name": d.domain.rawValue, "coarse_name": d.domain.coarseName, "pairs": d.pairs,
-                 "classes": zip(d.domain.classes, d.perClass).map { ["name": $0.name, "terms": $0.terms, "pairs": $1] as [String: Any] }]
+    static func manifest(_ c: SynthConfig, _ s: SynthSummary) -> SynthManifest {
+        SynthManifest(
+            settings: .init(seed: c.seed, pairs: c.pairs, size: c.size, noise: c.noise, junk: c.junk, shardSize: c.shardSize,
+                            tasksPerClass: c.tasksPerClass, pixelNoise: Double(c.pixelNoise), imageFormat: c.imageFormat.ext,
+                            domains: c.domains.map(\.rawValue), weights: c.weights),
+            train: .init(shards: s.shardSpec, shardCount: s.shards.count, pairs: c.pairs),
+            domains: s.domains.map { d in
+                .init(name: d.domain.rawValue, coarseName: d.domain.coarseName, pairs: d.pairs,
+                      classes: zip(d.domain.classes, d.perClass).map { .init(name: $0.name, terms: $0.terms, pairs: $1) })
             },
-            "captions": Dictionary(uniqueKeysWithValues: CaptionNoise.allCases.map { ($0.rawValue, s.captions[$0] ?? 0) }),
-            "tasks": s.tasks.map { ["name": $0.name, "type": $0.kind.rawValue, "classes": $0.classes, "samples": $0.samples] as [String: Any] },
-        ]
+            captions: Dictionary(uniqueKeysWithValues: CaptionNoise.allCases.map { ($0.rawValue, s.captions[$0] ?? 0) }),
+            tasks: s.tasks.map { .init(name: $0.name, type: $0.kind.rawValue, classes: $0.classes, samples: $0.samples) })
     }
 
     static func readme(_ c: SynthConfig, _ s: SynthSummary) -> String {
@@ -480,8 +501,9 @@ public enum SynthCorpus {
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }
 
-    static func jsonBytes(_ obj: Any) throws -> [UInt8] {
-        Array(try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes]))
+    /// Compact JSON with sorted keys.
+    static func jsonBytes<T: Encodable>(_ value: T) throws -> [UInt8] {
+        Array(try JSONFile.encoder(pretty: false).encode(value))
     }
 }
 

@@ -30,7 +30,7 @@ struct BenchEmbed: ParsableCommand {
 
     func run() throws {
         let blas = try options.setUp()
-        let dir = try resolveModelDirectory(model)
+        let dir = try SentenceModelLocation.resolve(model)
         let encoder = try SentenceEncoder(directory: dir)
         let caps = Self.captions(n)
         _ = encoder.embed(Array(caps.prefix(batch)), batchSize: batch)

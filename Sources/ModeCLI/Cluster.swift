@@ -39,7 +39,7 @@ struct Cluster: ParsableCommand {
     @Option(help: "Fraction of all feature rows the fine step is fitted on, in (0, 1].") var sample = 0.05
     @Option(help: "Fine k-means iterations.") var iters = 50
     @Option(help: "Coarse k-means iterations.") var coarseIters = 100
-    @Option(help: "Distance: euclidean (squared Euclidean) or cosine (spherical k-means).") var metric = "euclidean"
+    @Option(help: "Distance: euclidean (squared Euclidean) or cosine (spherical k-means).") var metric = ClusterMetric.euclidean
     @Option(help: "Seed of the sample, initial centres and repairs.") var seed: UInt64 = 0
     @Option(help: "Balance tolerance: cluster sizes within ±tol of the mean.") var tol = 0.02
     @Option(help: "Largest sample matrix fitted in memory, in MiB; larger samples are streamed.") var memoryMb = 2048
@@ -47,18 +47,15 @@ struct Cluster: ParsableCommand {
     @Option(help: "Split: the coarse cluster to split.") var split: Int?
     @Option(help: "Split: number of parts.") var parts = 2
     @Flag(help: "Replace --out if it exists.") var force = false
-    @Option(help: "Threads (BLAS and parallel loops); default: MODE_THREADS or all available cores.") var threads: Int?
+    @OptionGroup(title: "Compute") var compute: ComputeOptions
 
-    var parsedMetric: Metric? {
-        switch metric {
-        case "euclidean", "l2": .squaredEuclidean
-        case "cosine": .cosine
-        default: nil
-        }
+    /// The distance as the option names it.
+    enum ClusterMetric: String, ExpressibleByArgument, CaseIterable {
+        case euclidean, l2, cosine
+        var metric: Metric { self == .cosine ? .cosine : .squaredEuclidean }
     }
 
     func validate() throws {
-        guard parsedMetric != nil else { throw ValidationError("--metric must be euclidean or cosine") }
         if split != nil || clusters != nil {
             guard split != nil, clusters != nil else { throw ValidationError("splitting needs both --clusters and --split") }
             guard parts >= 2 else { throw ValidationError("--parts must be at least 2") }
@@ -71,11 +68,10 @@ struct Cluster: ParsableCommand {
             guard tol >= 0, tol < 1 else { throw ValidationError("--tol must lie in [0, 1)") }
             guard memoryMb >= 1 else { throw ValidationError("--memory-mb must be at least 1") }
         }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
-        if let threads { try BLAS.setThreads(threads) }
+        try compute.apply()
         var bar: ProgressBar?
         var stage = ""
         let progress: (ClusterProgress) -> Void = { p in
@@ -97,23 +93,14 @@ struct Cluster: ParsableCommand {
             o.sample = sample
             o.iterations = iters
             o.coarseIterations = coarseIters
-            o.metric = parsedMetric ?? .squaredEuclidean
+            o.metric = metric.metric
             o.seed = seed
             o.tolerance = tol
             o.inMemoryBytes = memoryMb << 20
             summary = try FeatureClustering.run(features: features ?? "", out: out, options: o, replace: force, progress: progress)
         }
         bar?.finish()
-        let h = summary.hierarchy
-        var sizes: [Int] = []
-        if let perFine = summary.samplePerFine {
-            sizes = [Int](repeating: 0, count: h.coarseCount)
-            for (f, c) in h.fineToCoarse.enumerated() { sizes[Int(c)] += perFine[f] }
-        }
-        try printJSONLine([
-            "out": out, "fine": h.fineCount, "coarse": h.coarseCount, "sample_rows": summary.sampleRows,
-            "sample_per_coarse": sizes, "streamed": summary.streamed, "seconds": (summary.seconds * 100).rounded() / 100,
-        ])
+        try printJSONLine(summary.line)
     }
 }
 
@@ -135,27 +122,18 @@ struct Assign: ParsableCommand {
     @Option(help: "Feature folder written by `mode embed --shards`.") var features: String
     @Option(help: "Cluster folder written by `mode cluster` (or its clusters.safetensors).") var clusters: String
     @Option(help: "Output folder (ASSIGNDIR).") var out: String
-    @Option(help: "Process only files whose index % N == i (0-based), as i/N.") var worker: String?
-    @Option(help: "Threads (BLAS and parallel loops); default: MODE_THREADS or all available cores.") var threads: Int?
-
-    func validate() throws {
-        if let worker { do { _ = try WorkerSlice(parsing: worker) } catch { throw ValidationError("\(error)") } }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-    }
+    @Option(help: "Process only files whose index % N == i (0-based), as i/N.", transform: WorkerSlice.init(parsing:))
+    var worker: WorkerSlice?
+    @OptionGroup(title: "Compute") var compute: ComputeOptions
 
     func run() throws {
-        if let threads { try BLAS.setThreads(threads) }
-        let file = FeatureClustering.hierarchyPath(clusters)
-        let slice = try worker.map(WorkerSlice.init(parsing:)) ?? .all
+        try compute.apply()
         let bar = ProgressBar("assign", total: nil, unit: "files")
-        let summary = try ShardAssignment.run(features: features, clustersFile: file, out: out, worker: slice) { p in
+        let summary = try ShardAssignment.run(features: features, clusters: clusters, out: out, worker: worker ?? .all) { p in
             bar.total = p.filesTotal
             bar.update(p.filesDone, note: "\(p.rows) rows")
         }
         bar.finish()
-        try printJSONLine([
-            "out": out, "files_written": summary.written.count, "already_done": summary.alreadyDone, "rows": summary.rows,
-            "total": summary.total, "per_coarse": summary.countsPerCoarse, "seconds": (summary.seconds * 100).rounded() / 100,
-        ])
+        try printJSONLine(summary.line(out: out))
     }
 }

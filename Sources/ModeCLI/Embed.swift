@@ -36,71 +36,41 @@ struct Embed: ParsableCommand {
     @Option(help: "Output: a .safetensors file with --text-file, a folder (FEATDIR) with --shards.") var out: String
     @Option(help: "Texts per forward pass.") var batch = 64
     @Option(help: "Pooling instead of the model's own: \(BERTPooling.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var pooling: String?
+    var pooling: BERTPooling?
     @Option(help: "Longest input in tokens, [CLS] and [SEP] included (default: the model's).") var maxLength: Int?
     @Flag(help: "Skip blank lines (and count them) instead of failing (--text-file).") var skipBlank = false
-    @Option(help: "With --shards: process only shards whose index % N == i (0-based), as i/N.") var worker: String?
-    @Option(help: "Threads (BLAS and parallel loops); default: MODE_THREADS or all available cores.") var threads: Int?
+    @Option(help: "With --shards: process only shards whose index % N == i (0-based), as i/N.", transform: WorkerSlice.init(parsing:))
+    var worker: WorkerSlice?
+    @OptionGroup(title: "Compute") var compute: ComputeOptions
 
     func validate() throws {
         guard batch > 0 else { throw ValidationError("--batch must be positive") }
-        if let pooling, BERTPooling(rawValue: pooling) == nil {
-            throw ValidationError("--pooling must be one of \(BERTPooling.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         guard (textFile == nil) != (shards == nil) else { throw ValidationError("give exactly one of --text-file and --shards") }
         if worker != nil && shards == nil { throw ValidationError("--worker applies to --shards only") }
-        if let worker { do { _ = try WorkerSlice(parsing: worker) } catch { throw ValidationError("\(error)") } }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
-        if let threads { try BLAS.setThreads(threads) }
-        let dir = try resolveModelDirectory(model)
-        let encoder = try SentenceEncoder(directory: dir, pooling: pooling.flatMap(BERTPooling.init(rawValue:)), maxLength: maxLength)
+        try compute.apply()
+        let encoder = try SentenceEncoder(directory: SentenceModelLocation.resolve(model), pooling: pooling, maxLength: maxLength)
         if let shards {
-            try embedShards(shards, encoder: encoder)
-            return
+            let bar = ProgressBar("embed", total: nil, unit: "captions")
+            let summary = try ShardEmbedding.run(shards: resolveShards(shards), outDirectory: out, embedder: encoder, batchSize: batch,
+                                                 worker: worker ?? .all) { p in
+                if let e = p.estimatedCaptions { bar.total = max(e, p.captions) }
+                bar.update(p.captions, note: "shard \(p.shardsDone)/\(p.shardsTotal)")
+            }
+            bar.finish()
+            try printJSONLine(summary.line(out: out))
+        } else if let textFile {
+            let bar = ProgressBar("embed", total: nil, unit: "captions")
+            let result = try TextFileEmbedding.run(textFile: textFile, out: out, encoder: encoder, batch: batch, skipBlank: skipBlank) { done, total in
+                bar.total = total
+                if done < total { bar.update(done) }  // `finish` draws the last state
+            }
+            bar.finish(note: result.skippedBlankLines > 0 ? "\(result.skippedBlankLines) blank line\(result.skippedBlankLines == 1 ? "" : "s") skipped" : "")
+            try printJSONLine(result)
         }
-        guard let textFile else { return }
-        let captions = try CaptionLines.read(textFile, skipBlank: skipBlank)
-        let (texts, lines, skipped) = (captions.texts, captions.lines, captions.skipped)
-        let bar = ProgressBar("embed", total: texts.count, unit: "captions")
-        let features = encoder.embed(texts, batchSize: batch) { done in
-            if done < texts.count { bar.update(done) }  // `finish` draws the last state
-        }
-        bar.finish(note: skipped > 0 ? "\(skipped) blank line\(skipped == 1 ? "" : "s") skipped" : "")
-        var w = SafeTensorsWriter()
-        w.add("features", features)
-        w.add("lines", int64s: lines.map(Int64.init), shape: [lines.count])
-        try w.write(to: out, metadata: [
-            "model": dir, "pooling": encoder.spec.pooling.rawValue, "max_length": String(encoder.spec.maxLength),
-            "count": String(texts.count), "skipped_blank_lines": String(skipped), "text_file": textFile,
-        ])
-        FileHandle.standardError.write(Data("wrote \(out): features [\(texts.count), \(encoder.dimension)]\n".utf8))
-    }
-
-    private func embedShards(_ spec: String, encoder: SentenceEncoder) throws {
-        let paths = try resolveShards(spec)
-        let slice = try worker.map(WorkerSlice.init(parsing:)) ?? .all
-        let bar = ProgressBar("embed", total: nil, unit: "captions")
-        let summary = try ShardEmbedding.run(shards: paths, outDirectory: out, embedder: encoder, batchSize: batch,
-                                             worker: slice) { p in
-            if let e = p.estimatedCaptions { bar.total = max(e, p.captions) }
-            bar.update(p.captions, note: "shard \(p.shardsDone)/\(p.shardsTotal)")
-        }
-        bar.finish()
-        try printJSONLine([
-            "out": out, "files_written": summary.written.count, "already_done": summary.alreadyDone,
-            "captions": summary.captions, "skipped": summary.skipped, "seconds": (summary.seconds * 100).rounded() / 100,
-        ])
     }
 }
 
-/// `explicit`, or the default caption-encoder location; a clear error when there is none.
-func resolveModelDirectory(_ explicit: String?) throws -> String {
-    if let explicit { return explicit }
-    guard let dir = SentenceModelLocation.defaultMiniLM() else {
-        throw ValidationError("no model given and all-MiniLM-L6-v2 not found (MODE_MINILM_DIR or .deps/minilm); run scripts/fetch_minilm.sh or pass --model DIR")
-    }
-    return dir
-}
+extension BERTPooling: ExpressibleByArgument {}

@@ -24,7 +24,7 @@ struct Encode: ParsableCommand {
     @Option(help: "safetensors file with `texts` (N, L) token ids.") var texts: String?
     @Option(help: "Output safetensors file.") var out: String
     @Option(help: "Rows per forward pass.") var batch = 64
-    @Option(help: "Threads (BLAS and parallel loops); default: MODE_THREADS or all available cores.") var threads: Int?
+    @OptionGroup(title: "Compute") var compute: ComputeOptions
 
     func validate() throws {
         guard images != nil || texts != nil else { throw ValidationError("give --images, --texts or both") }
@@ -32,13 +32,13 @@ struct Encode: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { try BLAS.setThreads(threads) }
+        try compute.apply()
         let model = try CheckpointStore.loadModel(checkpoint, config: config)
         let bar = ProgressBar("encode", total: nil, unit: "rows")
         let summary = try CLIPFeatureFiles.encode(model: model, images: images, texts: texts, out: out, batch: batch) { done, _ in
             bar.update(done)
         }
         bar.finish()
-        FileHandle.standardError.write(Data("wrote \(out): \(summary.images) image and \(summary.texts) text feature rows\n".utf8))
+        try printJSONLine(summary)
     }
 }

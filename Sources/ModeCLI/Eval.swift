@@ -19,24 +19,26 @@ struct Eval: ParsableCommand {
     @Option(help: "Only this task.") var task: String?
     @Option(help: "Output folder.") var out: String
     @Option(help: "Images per forward pass.") var batch = 64
-    @Option(help: "Threads (BLAS and parallel loops); default: MODE_THREADS or all available cores.") var threads: Int?
+    @OptionGroup(title: "Compute") var compute: ComputeOptions
+
+    func validate() throws {
+        guard batch > 0 else { throw ValidationError("--batch must be positive") }
+    }
 
     func run() throws {
-        if let threads { try BLAS.setThreads(threads) }
-        let model = try CheckpointStore.loadModel(checkpoint, config: config)
-        let tokenizer = try CLIPTokenizer()
-        let list = try BenchmarkTask.discover(tasks, only: task)
-        var results: [TaskResult] = []
-        for t in list {
-            let bar = ProgressBar("eval \(t.name)", total: nil, unit: "img")
-            let r = try Evaluation.evaluate(model: model, tokenizer: tokenizer, task: t, modelName: checkpoint, batch: batch) { done, _ in
-                bar.update(done)
+        try compute.apply()
+        var bar: ProgressBar?
+        _ = try EvaluationRun.run(checkpoint: checkpoint, config: config, tasks: tasks, only: task, out: out, batch: batch) { event in
+            switch event {
+            case let .encoding(t, done, total):
+                if bar == nil { bar = ProgressBar("eval \(t)", total: total, unit: "img") }
+                bar?.update(done)
+            case .evaluated(let r):
+                bar?.finish(note: r.metrics.sorted { $0.key < $1.key }.prefix(3).map { "\($0.key) \(String(format: "%.3f", $0.value))" }.joined(separator: "  "))
+                bar = nil
+                if !r.skipped.isEmpty { printError("  \(r.dataset): skipped \(r.skipped)") }
             }
-            bar.finish(note: r.metrics.sorted { $0.key < $1.key }.prefix(3).map { "\($0.key) \(String(format: "%.3f", $0.value))" }.joined(separator: "  "))
-            if !r.skipped.isEmpty { FileHandle.standardError.write(Data("  \(t.name): skipped \(r.skipped)\n".utf8)) }
-            results.append(r)
         }
-        try Evaluation.writeReport(results, to: out)
         print(try String(contentsOfFile: (out as NSString).appendingPathComponent("summary.md"), encoding: .utf8), terminator: "")
     }
 }

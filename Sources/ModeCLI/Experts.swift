@@ -38,33 +38,10 @@ struct Experts: ParsableCommand {
         var embedder: String?
 
         func run() throws {
-            let clustersFile = FeatureClustering.hierarchyPath(clusters)
-            let hierarchy = try ClusterHierarchy(contentsOf: clustersFile)
-            var sourceClusters: String?
-            var m: ExpertManifest
-            if FileManager.default.fileExists(atPath: manifest) {
-                m = try ExpertManifest.read(manifest)
-                if ExpertManifest.absolute(clustersFile) != m.clusters {
-                    // Another clusters file is fine when its fine centres are the manifest's (a split).
-                    let own = try m.hierarchy()
-                    guard own.sharesFineCentres(with: hierarchy) else {
-                        throw ValidationError("\(manifest) routes by the fine centres of \(m.clusters), and \(clustersFile) has other fine centres; experts of one manifest must share them (re-clustering needs a new manifest)")
-                    }
-                    sourceClusters = ExpertManifest.absolute(clustersFile)
-                }
-                if let embedder, ExpertManifest.absolute(embedder) != m.embedder {
-                    throw ValidationError("\(manifest) uses the embedder \(m.embedder), not \(embedder)")
-                }
-            } else {
-                m = ExpertManifest(clusters: ExpertManifest.absolute(clustersFile),
-                                   embedder: ExpertManifest.absolute(try resolveModelDirectory(embedder)))
-            }
-            var entry = try ExpertManifest.entry(run: runDirectory, hierarchy: hierarchy, coarse: expert, name: name ?? "expert-\(expert)")
-            entry.clusters = sourceClusters
-            let replaced = m.experts.contains { $0.name == entry.name }
-            try m.add(entry, manifestPath: manifest)
-            try m.save(manifest)
-            print("\(replaced ? "replaced" : "added") \(entry.name): \(entry.fine.count) fine centres, \(entry.samplesSeen) samples seen, \(entry.checkpoint)")
+            let embedderDirectory = FileManager.default.fileExists(atPath: manifest) ? embedder : try SentenceModelLocation.resolve(embedder)
+            let r = try ExpertManifest.register(run: runDirectory, clusters: clusters, coarse: expert, name: name,
+                                                manifestPath: manifest, embedder: embedderDirectory)
+            print("\(r.replaced ? "replaced" : "added") \(r.entry.name): \(r.entry.fine.count) fine centres, \(r.entry.samplesSeen) samples seen, \(r.entry.checkpoint)")
         }
     }
 
@@ -76,26 +53,8 @@ struct Experts: ParsableCommand {
         func run() throws {
             let m = try ExpertManifest.read(manifest)
             print("clusters: \(m.clusters)\nembedder: \(m.embedder)")
-            var rows = [["name", "coarse", "fine", "samples", "seed", "checkpoint"]]
-            for e in m.experts {
-                rows.append([e.name, e.coarse.map(String.init) ?? "-", String(e.fine.count), String(e.samplesSeen),
-                             e.seed ?? "-", e.checkpoint])
-            }
-            print(formatTable(rows), terminator: "")
-            do { try m.validate(manifestPath: manifest) } catch {
-                FileHandle.standardError.write(Data("warning: \(error)\n".utf8))
-            }
+            print(TextTable.format(m.table()), terminator: "")
+            do { try m.validate(manifestPath: manifest) } catch { printError("warning: \(error)") }
         }
     }
-}
-
-/// Rows as left-aligned columns separated by two spaces, one line each.
-func formatTable(_ rows: [[String]]) -> String {
-    guard let columns = rows.map(\.count).max() else { return "" }
-    let widths = (0..<columns).map { c in rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
-    return rows.map { row in
-        row.enumerated().map { c, cell in
-            c == row.count - 1 ? cell : cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
-        }.joined(separator: "  ")
-    }.joined(separator: "\n") + "\n"
 }

@@ -1,29 +1,26 @@
 import ArgumentParser
-import MoDE
 import Foundation
+import MoDE
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the BLAS backend in use, its library path, thread count and CPU features (JSON with --json).")
+        abstract: "Print the version, the BLAS backend in use, its library path, thread count and CPU features (JSON with --json).")
 
     @Flag(help: "Print one JSON object instead of text.") var json = false
+    @OptionGroup(title: "Compute") var compute: ComputeOptions
 
     func run() throws {
-        let blas = try BLAS.info()
-        let cpu = CPUFeatures.current
+        try compute.apply()
+        let info = try SystemInfo.current()
         if json {
-            let obj: [String: Any] = [
-                "blas": blas.backend.rawValue, "blas_path": blas.path, "threads": blas.threads,
-                "cores": BLAS.availableCores(), "cpu": cpu.model, "cpu_vendor": cpu.vendor, "blas_preference": BLAS.defaultPreference().map(\.rawValue), "cpu_features": cpu.summary,
-            ]
-            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
+            try printJSONLine(info)
         } else {
-            print("blas:      \(blas.backend.rawValue)")
-            print("path:      \(blas.path)")
-            print("threads:   \(blas.threads) (cores available: \(BLAS.availableCores()); set MODE_THREADS to change)")
-            print("cpu:       \(cpu.model) (\(cpu.vendor))")
-            print("features:  \(cpu.summary.joined(separator: " "))")
+            print("mode:      \(info.version)")
+            print("blas:      \(info.blas)")
+            print("path:      \(info.blasPath)")
+            print("threads:   \(info.threads) (cores available: \(info.cores); set MODE_THREADS or --threads to change)")
+            print("cpu:       \(info.cpu) (\(info.cpuVendor))")
+            print("features:  \(info.cpuFeatures.joined(separator: " "))")
         }
     }
 }

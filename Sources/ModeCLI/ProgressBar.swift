@@ -34,6 +34,12 @@ final class ProgressBar {
         }
     }
 
+    /// Prints `line` on its own line, then redraws the bar (on a terminal) below it.
+    func interrupt(_ line: String) {
+        FileHandle.standardError.write(Data(((tty ? "\r\u{1B}[2K" : "") + line + "\n").utf8))
+        if tty, drawn != nil { draw(final: false) }
+    }
+
     /// Draws the final state and ends the line.
     func finish(note: String? = nil) {
         if let note { extra = note }

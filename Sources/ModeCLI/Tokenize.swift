@@ -31,13 +31,11 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         let tokenizer = try vocab.map { try CLIPTokenizer(vocabularyPath: $0) } ?? CLIPTokenizer()
-        let out = FileHandle.standardOutput
         var batch: [String] = []
         batch.reserveCapacity(Self.batchSize)
         func flush() {
             guard !batch.isEmpty else { return }
-            let text = Self.render(batch, tokenizer, contextLength: contextLength)
-            out.write(Data(text.utf8))
+            FileHandle.standardOutput.write(Data(tokenizer.idLines(batch, contextLength: contextLength).utf8))
             batch.removeAll(keepingCapacity: true)
         }
         while let line = readLine(strippingNewline: true) {
@@ -49,18 +47,4 @@ struct Tokenize: ParsableCommand {
 
     /// Lines per batch; each batch is tokenized in parallel (`MODE_THREADS` threads) and written in input order.
     static let batchSize = 8192
-
-    /// The output lines of `lines`, each ending in "\n".
-    static func render(_ lines: [String], _ tokenizer: CLIPTokenizer, contextLength: Int) -> String {
-        var rendered = [String](repeating: "", count: lines.count)
-        rendered.withUnsafeMutableBufferPointer { buffer in
-            let out = buffer
-            Parallel.forEach(lines.count, grain: 64) { range in
-                for i in range {
-                    out[i] = tokenizer.tokenize(lines[i], contextLength: contextLength).map(String.init).joined(separator: " ")
-                }
-            }
-        }
-        return rendered.joined(separator: "\n") + "\n"
-    }
 }

@@ -31,7 +31,7 @@ import TestSupport
         options.iterations = 20
         _ = try FeatureClustering.run(features: dir.file("features"), out: dir.file("clusters"), options: options)
         let clustersFile = dir.file("clusters/clusters.safetensors")
-        _ = try ShardAssignment.run(features: dir.file("features"), clustersFile: clustersFile, out: dir.file("assign"))
+        _ = try ShardAssignment.run(features: dir.file("features"), clusters: clustersFile, out: dir.file("assign"))
         let hierarchy = try ClusterHierarchy(contentsOf: clustersFile)
         let assignments = try AssignmentSet(directory: dir.file("assign"), hierarchy: hierarchy)
 

@@ -21,11 +21,10 @@ import TestSupport
         o.warmup = 5
         o.saveEvery = 0
         let dir = try TempDirectory()
-        let trainer = try Trainer(runDirectory: dir.path, model: model, source: source, options: o, imageSize: 16, contextLength: 8)
-        try trainer.prepare(resume: false)
+        let trainer = try Trainer(runDirectory: dir.path, model: model, source: source, parameters: RunParameters(options: o, data: source.summary),
+                                  start: .fresh, imageSize: 16, contextLength: 8)
         var losses: [Float] = []
-        trainer.onStep = { losses.append($0.loss) }
-        try trainer.run()
+        try trainer.run(onStep: { losses.append($0.loss) })
         let tail = losses.suffix(10).reduce(0, +) / 10
         #expect(tail < 0.5 * log(Float(batch)), "final loss \(tail), chance \(log(Float(batch)))")
 
@@ -36,7 +35,7 @@ import TestSupport
         defer { texts.deallocate() }
         let first = 100_000
         let fresh = SyntheticPairs(classes: 16, imageSize: 16, contextLength: 8, seed: 2, noise: 0.3)
-        try fresh.restore(position: Data(#"{"next":\#(first)}"#.utf8))
+        try fresh.restore(.synthetic(next: first), stats: nil)
         try fresh.next(images: images.data, texts: texts, batch: n)
         let fi = Tensor(shape: [n, 32]), ft = Tensor(shape: [n, 32])
         model.encodeImage(fi.data, images.data, batch: n)

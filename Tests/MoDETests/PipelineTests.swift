@@ -79,7 +79,8 @@ final class TopicEmbedder: CaptionEmbedder {
         w.add(FeatureFile.Key.features, features)
         w.addTextList(FeatureFile.Key.keys, (0..<n).map { "k\($0)" })
         w.addTextList(FeatureFile.Key.captions, (0..<n).map { "caption \($0)" })
-        try w.write(to: path, metadata: ["shard": path, "model": model, "count": String(n)])
+        try w.write(to: path, metadata: FeatureFileMetadata(shard: path, model: model, pooling: "mean", dimension: features.shape[1],
+                                                            count: n, skipped: [:]).metadata)
     }
 
     static func smallOptions(fine: Int = 6, coarse: Int = 2) -> ClusterOptions {
@@ -161,18 +162,18 @@ final class TopicEmbedder: CaptionEmbedder {
             #expect(FileManager.default.fileExists(atPath: clusters + "/" + name), "\(name)")
         }
         let info = try FeatureClustering.readSummary(clusters)
-        #expect(info["fine_per_coarse"] as? [Int] == summary.hierarchy.fineToCoarse.reduce(into: [0, 0]) { $0[Int($1)] += 1 })
-        #expect((info["sample_per_coarse"] as? [Int])?.reduce(0, +) == 36)
+        #expect(info.finePerCoarse == summary.hierarchy.fineToCoarse.reduce(into: [0, 0]) { $0[Int($1)] += 1 })
+        #expect(info.samplePerCoarse?.reduce(0, +) == 36)
         let report = try String(contentsOfFile: clusters + "/report.md", encoding: .utf8)
         #expect(report.contains("## Coarse cluster 1") && report.contains("topic "))
 
         // Assignment in two workers, then a resumed run that skips both workers' files.
         let assigned = dir.file("assign"), file = clusters + "/clusters.safetensors"
-        let a0 = try ShardAssignment.run(features: feat, clustersFile: file, out: assigned, worker: try WorkerSlice(parsing: "0/2"))
-        let a1 = try ShardAssignment.run(features: feat, clustersFile: file, out: assigned, worker: try WorkerSlice(parsing: "1/2"))
+        let a0 = try ShardAssignment.run(features: feat, clusters: file, out: assigned, worker: try WorkerSlice(parsing: "0/2"))
+        let a1 = try ShardAssignment.run(features: feat, clusters: file, out: assigned, worker: try WorkerSlice(parsing: "1/2"))
         #expect(a0.written.count == 2 && a1.written.count == 1)
         #expect(a1.total == 36)
-        let a2 = try ShardAssignment.run(features: feat, clustersFile: file, out: assigned)
+        let a2 = try ShardAssignment.run(features: feat, clusters: file, out: assigned)
         #expect(a2.written.isEmpty && a2.alreadyDone == 3)
 
         let counts = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: assigned + "/counts.json"))) as? [String: Any]
@@ -207,7 +208,7 @@ final class TopicEmbedder: CaptionEmbedder {
         let feat = dir.file("feat")
         try ShardEmbedding.run(shards: try Self.corpus(dir), outDirectory: feat, embedder: TopicEmbedder())
         let one = try FeatureClustering.run(features: feat, out: dir.file("c1"), options: Self.smallOptions())
-        _ = try ShardAssignment.run(features: feat, clustersFile: dir.file("c1/clusters.safetensors"), out: dir.file("as"))
+        _ = try ShardAssignment.run(features: feat, clusters: dir.file("c1/clusters.safetensors"), out: dir.file("as"))
         // Other fine centres with the same count, and another fine count: both named errors.
         var other = Self.smallOptions()
         other.seed = 99
@@ -219,7 +220,7 @@ final class TopicEmbedder: CaptionEmbedder {
             #expect(error?.description.contains("00001.safetensors") == true, "\(String(describing: error))")
         }
         // Assigning again with the new centres redoes every file.
-        let redo = try ShardAssignment.run(features: feat, clustersFile: dir.file("c2/clusters.safetensors"), out: dir.file("as"))
+        let redo = try ShardAssignment.run(features: feat, clusters: dir.file("c2/clusters.safetensors"), out: dir.file("as"))
         #expect(redo.written.count == 3)
     }
 
@@ -265,7 +266,7 @@ final class TopicEmbedder: CaptionEmbedder {
         try FileManager.default.copyItem(atPath: feat + "/a.safetensors", toPath: dir.file("good/a.safetensors"))
         try FeatureClustering.run(features: dir.file("good"), out: dir.file("c"), options: Self.smallOptions(fine: 3, coarse: 1))
         let bad = #expect(throws: PipelineError.self) {
-            try ShardAssignment.run(features: feat, clustersFile: dir.file("c/clusters.safetensors"), out: dir.file("as"))
+            try ShardAssignment.run(features: feat, clusters: dir.file("c/clusters.safetensors"), out: dir.file("as"))
         }
         #expect(bad == .badFile(path: feat + "/b.safetensors", reason: "feature row 2 is the zero vector (a failed embedding?)"))
     }
@@ -336,7 +337,7 @@ final class TopicEmbedder: CaptionEmbedder {
             #expect(report.contains("topic ") == (features != nil))
         }
         // Assignments made before the split stay valid: the fine centres did not change.
-        _ = try ShardAssignment.run(features: feat, clustersFile: dir.file("c/clusters.safetensors"), out: dir.file("as"))
+        _ = try ShardAssignment.run(features: feat, clusters: dir.file("c/clusters.safetensors"), out: dir.file("as"))
         let after = try AssignmentSet(directory: dir.file("as"), hierarchy: ClusterHierarchy(contentsOf: dir.file("split0/clusters.safetensors")))
         #expect(after.countsPerCoarse.count == 3 && after.total == 36)
         #expect(throws: PipelineError.self) {
@@ -357,7 +358,7 @@ final class TopicEmbedder: CaptionEmbedder {
         #expect(count == 5)
         let f = try FeatureFile(path: out)
         #expect(f.features.shape == [5, encoder.dimension])
-        #expect(f.metadata["pooling"] == encoder.spec.pooling.rawValue && f.metadata["model"] == model)
+        #expect(f.metadata.pooling == encoder.spec.pooling.rawValue && f.metadata.model == model)
         for i in 0..<5 {
             var s: Float = 0
             for j in 0..<encoder.dimension { s += f.features.data[i * encoder.dimension + j] * f.features.data[i * encoder.dimension + j] }

@@ -1,5 +1,6 @@
 import MoDEClustering
 import Foundation
+import MoDEFormats
 import MoDEModels
 import MoDENN
 import MoDETensor
@@ -293,7 +294,7 @@ enum RoutingByHand {
         let raw = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
         #expect(raw["clusters"] as? String == "clusters.safetensors")
         #expect(raw["embedder"] as? String == "minilm")
-        #expect(raw["version"] as? Int == 1)
+        #expect(raw["format_version"] as? Int == 1)
         let experts = raw["experts"] as! [[String: Any]]
         #expect(experts[0]["checkpoint"] as? String == "runs/a/checkpoints/step_00000010/model.safetensors")
         #expect(experts[0]["config"] as? String == "runs/a/checkpoints/step_00000010/open_clip_config.json")
@@ -439,9 +440,10 @@ enum RoutingByHand {
         let run = f.dir.file("run")
         let ckpt = run + "/checkpoints/step_00000012"
         _ = try f.expert(ckpt)
-        try Data("{\"step\": 12}".utf8).write(to: URL(fileURLWithPath: ckpt + "/state.json"))
+        try JSONFile.write(TrainerState(step: 12, rng: SeededRNG(seed: 0), data: .synthetic(next: 96), dataStats: nil), to: ckpt + "/state.json")
         try Data("step_00000012\n".utf8).write(to: URL(fileURLWithPath: run + "/checkpoints/latest"))
-        try Data("{\"batch\": 8, \"init\": \"seed/run\"}".utf8).write(to: URL(fileURLWithPath: run + "/params.json"))
+        try JSONFile.write(RunParameters(options: TrainingOptions(batch: 8, steps: 20), data: "synthetic", initCheckpoint: "seed/run"),
+                           to: run + "/params.json")
         let h = try ClusterHierarchy(contentsOf: f.clusters)
         let e = try ExpertManifest.entry(run: run, hierarchy: h, coarse: 1, name: "expert-1")
         #expect(e.fine == [2, 3] && e.coarse == 1 && e.samplesSeen == 96 && e.seed == "seed/run")

@@ -95,7 +95,7 @@ import MoDEFormats
         options.coarse = 2
         options.sample = 1
         _ = try FeatureClustering.run(features: dir.file("feat"), out: dir.file("clusters"), options: options)
-        _ = try ShardAssignment.run(features: dir.file("feat"), clustersFile: dir.file("clusters/clusters.safetensors"), out: dir.file("assign"))
+        _ = try ShardAssignment.run(features: dir.file("feat"), clusters: dir.file("clusters/clusters.safetensors"), out: dir.file("assign"))
 
         let common = ["train", "--config", dir.file("cfg.json"), "--data", spec, "--batch", "8", "--save-every", "2",
                       "--warmup", "2", "--lr", "2e-3", "--seed", "3", "--threads", "1", "--workers", "1"]

@@ -55,33 +55,31 @@ final class ToyModel: ContrastiveModel {
 }
 
 @Suite struct TrainerTests {
-    func trainer(_ dir: String, steps: Int, model: ToyModel, saveEvery: Int = 2) throws -> Trainer {
+    func trainer(_ dir: String, steps: Int, model: ToyModel, saveEvery: Int = 2, start: TrainingStart = .fresh,
+                 fork: String? = nil) throws -> Trainer {
         var o = TrainingOptions(batch: 4, steps: steps)
         o.lr = 1e-2
         o.warmup = 2
         o.saveEvery = saveEvery
         o.gradClipNorm = 1
         let src = SyntheticPairs(classes: 4, imageSize: 8, contextLength: 8, seed: 3)
-        return try Trainer(runDirectory: dir, model: model, source: src, options: o, imageSize: 8, contextLength: 8)
+        return try Trainer(runDirectory: dir, model: model, source: src,
+                           parameters: RunParameters(options: o, data: src.summary, fork: fork), start: start,
+                           imageSize: 8, contextLength: 8)
     }
 
-    func losses(_ dir: String) throws -> [Float] {
-        let text = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8)
-        return try text.split(separator: "\n").map { try JSONDecoder().decode(StepMetrics.self, from: Data($0.utf8)).loss }
-    }
+    func losses(_ dir: String) throws -> [Float] { try StepMetrics.read(dir + "/metrics.jsonl").map(\.loss) }
 
     @Test func resumeReproducesTheUninterruptedRun() throws {
         let a = try TempDirectory(), b = try TempDirectory()
         let full = try trainer(a.path, steps: 8, model: ToyModel(seed: 1))
-        try full.prepare(resume: false)
         try full.run()
         // The same run, stopped after step 5 (its last checkpoint is step 4), then resumed by a new
         // trainer with a freshly initialised model: everything must come from the checkpoint.
         let first = try trainer(b.path, steps: 8, model: ToyModel(seed: 1))
-        try first.prepare(resume: false)
         try first.run(until: 5)
-        let second = try trainer(b.path, steps: 8, model: ToyModel(seed: 99))
-        #expect(try second.prepare(resume: true) == 4)
+        let second = try trainer(b.path, steps: 8, model: ToyModel(seed: 99), start: .resume)
+        #expect(second.startStep == 4 && second.resumed)
         try second.run()
         #expect(try losses(b.path) == losses(a.path))  // bit-exact: same arithmetic, same order
         #expect(try losses(a.path).count == 8)
@@ -94,46 +92,40 @@ final class ToyModel: ContrastiveModel {
     @Test func forkContinuesTheScheduleAndOptimizer() throws {
         let a = try TempDirectory(), b = try TempDirectory(), c = try TempDirectory()
         let seed = try trainer(a.path, steps: 10, model: ToyModel(seed: 1))
-        try seed.prepare(resume: false)
         try seed.run(until: 4)  // checkpoint at step 4
-        let position = try seed.source.position()
+        let position = seed.source.position
 
-        let fork = try trainer(b.path, steps: 10, model: ToyModel(seed: 77))
-        fork.forkCheckpoint = a.path
-        #expect(try fork.prepare(resume: false) == 4)
+        let fork = try trainer(b.path, steps: 10, model: ToyModel(seed: 77), start: .fork(a.path))
+        #expect(fork.startStep == 4)
         #expect(fork.optimizer.step == 4)
-        try fork.source.restore(position: position)  // same stream as the seed (an expert's would differ)
+        try fork.source.restore(position, stats: nil)  // same stream as the seed (an expert's would differ)
         try fork.run(until: 7)
         // Killed after step 7 (checkpoint at 6): a resume of the forked run continues it.
-        let again = try trainer(b.path, steps: 10, model: ToyModel(seed: 5))
-        again.forkCheckpoint = a.path
-        #expect(try again.prepare(resume: true) == 6)
+        let again = try trainer(b.path, steps: 10, model: ToyModel(seed: 5), start: .resume)
+        #expect(again.startStep == 6)
         try again.run()
         try seed.run()
-        let metrics = { (dir: String) throws -> [StepMetrics] in
-            try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
-                .map { try JSONDecoder().decode(StepMetrics.self, from: Data($0.utf8)) }
-        }
-        let s = try metrics(a.path), f = try metrics(b.path)
+        let s = try StepMetrics.read(a.path + "/metrics.jsonl"), f = try StepMetrics.read(b.path + "/metrics.jsonl")
         #expect(f.map(\.step) == Array(5...10))
         #expect(f.map(\.lr) == Array(s[4...].map(\.lr)))  // the seed's schedule, steps 5–10
         #expect(f.map(\.loss) == Array(s[4...].map(\.loss)))  // bit-exact: weights, moments, RNG and data all continued
-        let params = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: b.path + "/params.json"))) as! [String: Any]
-        #expect(params["fork"] as? String == a.path && params["fork_step"] as? String == "4")
+        let params = try RunFolder(b.path).readParameters()
+        #expect(params.fork == a.path && params.forkStep == 4)
 
-        let late = try trainer(c.path, steps: 10, model: ToyModel(seed: 1))
-        late.forkCheckpoint = a.path  // the seed now ends at step 10
-        #expect { try late.prepare(resume: false) } throws: { "\($0)".contains("step 10") }
+        // The seed now ends at step 10.
+        #expect { try self.trainer(c.path, steps: 10, model: ToyModel(seed: 1), start: .fork(a.path)) } throws: { "\($0)".contains("step 10") }
     }
 
     @Test func refusesToOverwriteARunAndChecksResumeOptions() throws {
         let d = try TempDirectory()
         let t = try trainer(d.path, steps: 4, model: ToyModel(seed: 1))
-        try t.prepare(resume: false)
         try t.run()
-        #expect(throws: TrainingError.runExists(d.path)) { try self.trainer(d.path, steps: 4, model: ToyModel(seed: 1)).prepare(resume: false) }
-        #expect { try self.trainer(d.path, steps: 9, model: ToyModel(seed: 1)).prepare(resume: true) } throws: {
-            "\($0)".contains("steps was 4")
+        #expect(throws: TrainingError.runExists(d.path)) { try self.trainer(d.path, steps: 4, model: ToyModel(seed: 1)) }
+        #expect { try self.trainer(d.path, steps: 9, model: ToyModel(seed: 1), start: .resume) } throws: {
+            "\($0)".contains("steps was 4, now 9")
+        }
+        #expect { try self.trainer(d.path, steps: 4, model: ToyModel(seed: 1), start: .resume, fork: "/elsewhere") } throws: {
+            "\($0)".contains("fork was none, now /elsewhere")
         }
         #expect(throws: TrainingError.self) {
             var o = TrainingOptions(batch: 1, steps: 4)
@@ -147,7 +139,6 @@ final class ToyModel: ContrastiveModel {
         let m = ToyModel(seed: 1)
         m.nanAtCall = 5
         let t = try trainer(d.path, steps: 8, model: m)
-        try t.prepare(resume: false)
         do {
             try t.run()
             Issue.record("a NaN loss did not stop training")
@@ -158,5 +149,23 @@ final class ToyModel: ContrastiveModel {
         }
         #expect(try losses(d.path).count == 4)
         #expect(CheckpointStore(runDirectory: d.path).all().count == 2)
+    }
+
+    /// Files of another format version are refused with a message naming the file and version.
+    @Test func unknownFormatVersionsAreClearErrors() throws {
+        let d = try TempDirectory()
+        let t = try trainer(d.path, steps: 2, model: ToyModel(seed: 1))
+        try t.run()
+        let params = d.path + "/params.json"
+        let text = try String(contentsOfFile: params, encoding: .utf8).replacingOccurrences(of: "\"format_version\" : 1", with: "\"format_version\" : 7")
+        try text.write(toFile: params, atomically: true, encoding: .utf8)
+        #expect { try self.trainer(d.path, steps: 2, model: ToyModel(seed: 1), start: .resume) } throws: {
+            "\($0)" == "\(params): run parameters (params.json) format_version 7 is not supported; this build reads format_version 1"
+        }
+        let state = try #require(CheckpointStore(runDirectory: d.path).latest()) + "/state.json"
+        try Data(#"{"step": 2}"#.utf8).write(to: URL(fileURLWithPath: state))
+        #expect { try TrainerState.read(checkpoint: (state as NSString).deletingLastPathComponent) } throws: {
+            "\($0)".hasPrefix(state + ": not a trainer state (state.json) file of this version: it has no format_version")
+        }
     }
 }

@@ -15,7 +15,6 @@ public enum ShardAssignment {
         public static let fine = "fine"
         public static let distance = "distance"
         public static let keys = "keys"
-        public static let format = "mode-assignment"
         public static let countsFile = "counts.json"
     }
 
@@ -35,6 +34,27 @@ public enum ShardAssignment {
         public var countsPerCoarse: [Int] = []
         public var total = 0
         public var seconds = 0.0
+
+        /// The JSON line of `mode assign` for output folder `out`.
+        public func line(out: String) -> Line {
+            Line(out: out, filesWritten: written.count, alreadyDone: alreadyDone, rows: rows, total: total,
+                 perCoarse: countsPerCoarse, seconds: (seconds * 100).rounded() / 100)
+        }
+    }
+
+    /// The JSON line of `mode assign`.
+    public struct Line: Codable, Sendable, Equatable {
+        public var out: String
+        public var filesWritten: Int
+        public var alreadyDone: Int
+        public var rows: Int
+        public var total: Int
+        public var perCoarse: [Int]
+        public var seconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case out, filesWritten = "files_written", alreadyDone = "already_done", rows, total, perCoarse = "per_coarse", seconds
+        }
     }
 
     /// Hash of the fine centres (16 hex digits) recorded in every assignment file.
@@ -46,9 +66,11 @@ public enum ShardAssignment {
     /// Assigns this worker's feature files (index % N == i over the sorted folder) one at a
     /// time, skipping files whose output is already valid, then rewrites counts.json from every
     /// assignment file present.
-    public static func run(features: String, clustersFile: String, out: String, worker: WorkerSlice = .all,
+    /// `clusters` is a cluster folder or its clusters.safetensors.
+    public static func run(features: String, clusters: String, out: String, worker: WorkerSlice = .all,
                            progress: ((Progress) -> Void)? = nil) throws -> Summary {
         let start = Date()
+        let clustersFile = FeatureClustering.hierarchyPath(clusters)
         let hierarchy = try ClusterHierarchy(contentsOf: clustersFile)
         let folder = try FeatureDirectory(path: features)
         let infos = try folder.infos()
@@ -75,11 +97,9 @@ public enum ShardAssignment {
                 w.add(Key.fine, int32s: result.index, shape: [info.rows])
                 result.distance.withUnsafeBufferPointer { w.add(Key.distance, $0.baseAddress!, shape: [info.rows]) }
                 w.add(Key.keys, bytes: Array(keyBytes), dtype: .u8, shape: [keyBytes.count])
-                try w.write(to: target, metadata: [
-                    "format": Key.format, "shard": info.shard, "features": info.path, "clusters": clustersFile,
-                    "fine": String(hierarchy.fineCount), "coarse": String(hierarchy.coarseCount),
-                    "fine_centres_hash": hash, "count": String(info.rows),
-                ])
+                try w.write(to: target, metadata: AssignmentMetadata(
+                    shard: info.shard, features: info.path, clusters: clustersFile, fine: hierarchy.fineCount,
+                    coarse: hierarchy.coarseCount, fineCentresHash: hash, count: info.rows).metadata)
                 summary.written.append(target)
                 summary.rows += info.rows
                 state.rows += info.rows
@@ -134,7 +154,8 @@ public enum ShardAssignment {
     /// Whether `path` is a complete assignment of `rows` rows against these fine centres.
     static func isValidOutput(_ path: String, rows: Int, hierarchy: ClusterHierarchy, hash: String) -> Bool {
         guard FileManager.default.fileExists(atPath: path), let file = try? SafeTensorsFile(path: path),
-              file.metadata["fine_centres_hash"] == hash, file.metadata["fine"] == String(hierarchy.fineCount),
+              let meta = try? AssignmentMetadata(metadata: file.metadata, path: path),
+              meta.fineCentresHash == hash, meta.fine == hierarchy.fineCount, meta.count == rows,
               file.info(Key.fine)?.shape == [rows], file.info(Key.distance)?.shape == [rows] else { return false }
         return (try? TextList.read(file, Key.keys, count: rows)) != nil
     }
@@ -148,8 +169,7 @@ public enum ShardAssignment {
     }
 
     /// Counts the assignment files in `directory` (checked against `hierarchy`) and writes
-    /// counts.json atomically: {"total", "files", "fine", "coarse", "clusters", "per_coarse",
-    /// "per_fine"}.
+    /// counts.json (`AssignmentCounts`) atomically.
     @discardableResult
     public static func writeCounts(directory: String, hierarchy: ClusterHierarchy, clustersFile: String) throws -> Counts {
         let m = hierarchy.fineCount, n = hierarchy.coarseCount
@@ -164,9 +184,9 @@ public enum ShardAssignment {
         var perCoarse = [Int](repeating: 0, count: n)
         for (f, c) in hierarchy.fineToCoarse.enumerated() { perCoarse[Int(c)] += perFine[f] }
         let total = perFine.reduce(0, +)
-        let json: [String: Any] = ["total": total, "files": files.count, "fine": m, "coarse": n, "clusters": clustersFile,
-                                   "per_coarse": perCoarse, "per_fine": perFine]
-        try AtomicFile.write(try jsonData(json), to: (directory as NSString).appendingPathComponent(Key.countsFile))
+        try JSONFile.write(AssignmentCounts(total: total, files: files.count, fine: m, coarse: n, clusters: clustersFile,
+                                            perCoarse: perCoarse, perFine: perFine),
+                           to: (directory as NSString).appendingPathComponent(Key.countsFile))
         return Counts(perFine: perFine, perCoarse: perCoarse, total: total, files: files.count)
     }
 
@@ -174,14 +194,13 @@ public enum ShardAssignment {
     /// centres hash, index range); the error names the file.
     static func checkedFine(_ file: SafeTensorsFile, hierarchy: ClusterHierarchy, hash: String) throws -> [Int32] {
         let m = hierarchy.fineCount
-        guard file.metadata["format"] == Key.format, file.contains(Key.fine) else {
-            throw PipelineError.badFile(path: file.path, reason: "not an assignment file (no \"fine\" tensor or format \(Key.format))")
+        let meta = try AssignmentMetadata(metadata: file.metadata, path: file.path)
+        guard file.contains(Key.fine) else { throw PipelineError.badFile(path: file.path, reason: "no \"fine\" tensor") }
+        if meta.fine != m {
+            throw PipelineError.badFile(path: file.path, reason: "assigned to \(meta.fine) fine centres, but the clusters have \(m); re-run mode assign with these clusters")
         }
-        if let stored = file.metadata["fine"], stored != String(m) {
-            throw PipelineError.badFile(path: file.path, reason: "assigned to \(stored) fine centres, but the clusters have \(m); re-run mode assign with these clusters")
-        }
-        if let stored = file.metadata["fine_centres_hash"], stored != hash {
-            throw PipelineError.badFile(path: file.path, reason: "assigned with other fine centres (\(file.metadata["clusters"] ?? "?")) than these clusters; re-run mode assign")
+        if meta.fineCentresHash != hash {
+            throw PipelineError.badFile(path: file.path, reason: "assigned with other fine centres (\(meta.clusters)) than these clusters; re-run mode assign")
         }
         let fine = try file.int32s(Key.fine)
         if let bad = fine.firstIndex(where: { $0 < 0 || Int($0) >= m }) {

@@ -5,7 +5,7 @@ import MoDETensor
 import MoDEFormats
 
 /// Options of `mode cluster` (see `FeatureClustering.run`).
-public struct ClusterOptions: Sendable {
+public struct ClusterOptions: Sendable, Equatable {
     /// Fine centres m.
     public var fine = 1024
     /// Coarse clusters n (the data experts).
@@ -29,11 +29,6 @@ public struct ClusterOptions: Sendable {
     public var reportExamples = 3
 
     public init() {}
-
-    var json: [String: Any] {
-        ["fine": fine, "coarse": coarse, "sample": sample, "iterations": iterations, "coarse_iterations": coarseIterations,
-         "metric": metric.rawValue, "seed": seed, "tolerance": tolerance]
-    }
 }
 
 /// Progress of a clustering run: `stage` ("fine", "coarse", "summary", "split"), steps done of
@@ -54,6 +49,32 @@ public struct ClusterSummary: Sendable {
     public var sampleRows: Int
     public var streamed: Bool
     public var seconds: Double
+
+    /// The JSON line of `mode cluster`.
+    public struct Line: Codable, Sendable, Equatable {
+        public var out: String
+        public var fine: Int
+        public var coarse: Int
+        public var sampleRows: Int
+        /// Sampled rows per coarse cluster (empty when unknown).
+        public var samplePerCoarse: [Int]
+        public var streamed: Bool
+        public var seconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case out, fine, coarse, sampleRows = "sample_rows", samplePerCoarse = "sample_per_coarse", streamed, seconds
+        }
+    }
+
+    public var line: Line {
+        var sizes: [Int] = []
+        if let perFine = samplePerFine {
+            sizes = [Int](repeating: 0, count: hierarchy.coarseCount)
+            for (f, c) in hierarchy.fineToCoarse.enumerated() { sizes[Int(c)] += perFine[f] }
+        }
+        return Line(out: directory, fine: hierarchy.fineCount, coarse: hierarchy.coarseCount, sampleRows: sampleRows,
+                    samplePerCoarse: sizes, streamed: streamed, seconds: (seconds * 100).rounded() / 100)
+    }
 }
 
 /// `mode cluster`: fine balanced k-means on a sample of the caption features, the coarse
@@ -132,12 +153,10 @@ public enum FeatureClustering {
             }
         }
         let captions = try nearest.exampleCaptions(infos: infos)
-        let info: [String: Any] = [
-            "features": features, "model": infos[0].model, "pooling": infos[0].pooling,
-            "feature_rows": sample.totalRows, "feature_files": infos.count, "sample_rows": sample.count,
-            "streamed": streamed, "options": options.json,
-            "fine_fit_sizes": fit.sizes, "fine_objective": fit.objectives.last ?? 0,
-        ]
+        let info = ClusteringSummary(features: features, model: infos[0].model, pooling: infos[0].pooling,
+                                     featureRows: sample.totalRows, featureFiles: infos.count, sampleRows: sample.count,
+                                     streamed: streamed, options: options, fineFitSizes: fit.sizes.map { Double($0) },
+                                     fineObjective: fit.objectives.last ?? 0)
         try writeOutputs(out, hierarchy: hierarchy, samplePerFine: nearest.counts, examples: captions, info: info, replace: replace)
         return ClusterSummary(directory: out, hierarchy: hierarchy, samplePerFine: nearest.counts, sampleRows: sample.count,
                               streamed: streamed, seconds: Date().timeIntervalSince(start))
@@ -153,6 +172,7 @@ public enum FeatureClustering {
         try checkOutput(out, replace: replace)
         let old = try ClusterHierarchy(contentsOf: (clusters as NSString).appendingPathComponent(hierarchyFile))
         let previous = try readSummary(clusters)
+        let saved = previous.options
         let n = old.coarseCount
         guard cluster >= 0, cluster < n else { throw PipelineError.invalid("--split \(cluster): the clustering has coarse clusters 0..<\(n)") }
         guard parts >= 2 else { throw PipelineError.invalid("--parts must be at least 2") }
@@ -163,14 +183,13 @@ public enum FeatureClustering {
         let d = old.dimension
         let sub = Tensor(shape: [members.count, d])
         for (i, f) in members.enumerated() { (sub.data + i * d).update(from: old.fineCentres.data + f * d, count: d) }
-        let fitSizes = (previous["fine_fit_sizes"] as? [Double]) ?? (previous["sample_per_fine"] as? [Int])?.map(Double.init)
+        let fitSizes = previous.fineFitSizes ?? previous.samplePerFine?.map(Double.init)
         let memberWeights: [Float]? = fitSizes.flatMap { s in s.count == old.fineCount ? members.map { Float(max(s[$0], 1e-3)) } : nil }
-        let savedOptions = previous["options"] as? [String: Any] ?? [:]
         var opts = ClusterHierarchy.coarseOptions
-        opts.iterations = (savedOptions["coarse_iterations"] as? Int) ?? opts.iterations
-        opts.seed = UInt64((savedOptions["seed"] as? Int) ?? 0)
+        opts.iterations = saved.coarseIterations
+        opts.seed = saved.seed
         opts.metric = old.metric
-        opts.balanceTolerance = (savedOptions["tolerance"] as? Double) ?? 0.02
+        opts.balanceTolerance = saved.tolerance
         progress?(ClusterProgress(stage: "split", done: 0, total: 1, note: ""))
         let result = try KMeans.fit(sub, k: parts, weights: memberWeights, options: opts)
         progress?(ClusterProgress(stage: "split", done: 1, total: 1, note: ""))
@@ -188,40 +207,31 @@ public enum FeatureClustering {
         let hierarchy = try ClusterHierarchy(fineCentres: old.fineCentres, coarseCentres: coarse, fineToCoarse: map, metric: old.metric)
 
         var info = previous
-        for key in ["fine", "coarse", "fine_per_coarse", "sample_per_coarse", "sample_per_fine", "coarse_size_max_over_min"] {
-            info.removeValue(forKey: key)
-        }
-        info["split"] = ["from": clusters, "cluster": cluster, "parts": parts,
-                         "new_ids": [cluster] + (0..<(parts - 1)).map { n + $0 }] as [String: Any]
-        var samplePerFine = (previous["sample_per_fine"] as? [Int]).flatMap { $0.count == old.fineCount ? $0 : nil }
+        info.split = ClusteringSummary.Split(from: clusters, cluster: cluster, parts: parts, newIds: [cluster] + (0..<(parts - 1)).map { n + $0 })
+        var samplePerFine = previous.samplePerFine.flatMap { $0.count == old.fineCount ? $0 : nil }
         var captions: [[String]]? = nil
-        var sampleRows = (previous["sample_rows"] as? Int) ?? 0
+        var sampleRows = previous.sampleRows
         if let features {
             let infos = try FeatureDirectory(path: features).infos()
             guard infos[0].dimension == d else {
                 throw PipelineError.badFile(path: infos[0].path, reason: "feature width \(infos[0].dimension) differs from the clustering's \(d)")
             }
-            let fraction = (savedOptions["sample"] as? Double) ?? 0.05
-            let sample = try FeatureSample(infos: infos, fraction: fraction, seed: opts.seed)
+            let sample = try FeatureSample(infos: infos, fraction: saved.sample, seed: opts.seed)
             let nearest = try NearestSummary(hierarchy: hierarchy, examples: 3) { body in try sample.forEachChunk(body) }
             samplePerFine = nearest.counts
             captions = try nearest.exampleCaptions(infos: infos)
             sampleRows = sample.count
-            info["features"] = features
+            info.features = features
         }
+        info.sampleRows = sampleRows
         try writeOutputs(out, hierarchy: hierarchy, samplePerFine: samplePerFine, examples: captions, info: info, replace: replace)
         return ClusterSummary(directory: out, hierarchy: hierarchy, samplePerFine: samplePerFine, sampleRows: sampleRows,
                               streamed: false, seconds: Date().timeIntervalSince(start))
     }
 
-    /// clusters.json of a cluster folder as a dictionary.
-    public static func readSummary(_ directory: String) throws -> [String: Any] {
-        let path = (directory as NSString).appendingPathComponent(summaryFile)
-        guard let data = FileManager.default.contents(atPath: path),
-              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw PipelineError.badFile(path: path, reason: "missing or not a JSON object")
-        }
-        return obj
+    /// clusters.json of a cluster folder.
+    public static func readSummary(_ directory: String) throws -> ClusteringSummary {
+        try JSONFile.read(ClusteringSummary.self, from: (directory as NSString).appendingPathComponent(summaryFile))
     }
 
     static func checkOutput(_ out: String, replace: Bool) throws {
@@ -248,7 +258,7 @@ public enum FeatureClustering {
 
     /// Writes the three files into a temporary folder beside `out` and renames it into place.
     static func writeOutputs(_ out: String, hierarchy: ClusterHierarchy, samplePerFine: [Int]?, examples: [[String]]?,
-                             info: [String: Any], replace: Bool) throws {
+                             info: ClusteringSummary, replace: Bool) throws {
         let fm = FileManager.default
         let parent = (out as NSString).deletingLastPathComponent
         let name = (out as NSString).lastPathComponent
@@ -257,36 +267,14 @@ public enum FeatureClustering {
         let temp = (base as NSString).appendingPathComponent(".\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try fm.createDirectory(atPath: temp, withIntermediateDirectories: false)
         do {
-            let m = hierarchy.fineCount, n = hierarchy.coarseCount
-            var finePerCoarse = [Int](repeating: 0, count: n)
-            for c in hierarchy.fineToCoarse { finePerCoarse[Int(c)] += 1 }
             var summary = info
-            summary["format"] = "mode-clusters"
-            summary["fine"] = m
-            summary["coarse"] = n
-            summary["dimension"] = hierarchy.dimension
-            summary["metric"] = hierarchy.metric.rawValue
-            summary["fine_per_coarse"] = finePerCoarse
-            summary["fine_to_coarse"] = hierarchy.fineToCoarse.map(Int.init)
-            var samplePerCoarse: [Int]?
-            if let samplePerFine {
-                var s = [Int](repeating: 0, count: n)
-                for (f, c) in hierarchy.fineToCoarse.enumerated() { s[Int(c)] += samplePerFine[f] }
-                samplePerCoarse = s
-                summary["sample_per_fine"] = samplePerFine
-                summary["sample_per_coarse"] = s
-                let lo = s.min() ?? 0, hi = s.max() ?? 0
-                summary["coarse_size_max_over_min"] = lo > 0 ? Double(hi) / Double(lo) : -1
-                summary["coarse_size_max"] = hi
-                summary["coarse_size_min"] = lo
-            }
-            var meta = ["fine": String(m), "coarse": String(n)]
-            if let f = info["features"] as? String { meta["features"] = f }
-            if let model = info["model"] as? String { meta["model"] = model }
+            summary.setSizes(hierarchy, samplePerFine: samplePerFine)
+            var meta = ["fine": String(summary.fine), "coarse": String(summary.coarse)]
+            if let f = summary.features { meta["features"] = f }
+            if let model = summary.model { meta["model"] = model }
             try hierarchy.write(to: (temp as NSString).appendingPathComponent(hierarchyFile), metadata: meta)
-            try AtomicFile.write(try jsonData(summary), to: (temp as NSString).appendingPathComponent(summaryFile))
-            let md = ClusterReport.markdown(hierarchy: hierarchy, samplePerFine: samplePerFine, samplePerCoarse: samplePerCoarse,
-                                            examples: examples, info: summary)
+            try JSONFile.write(summary, to: (temp as NSString).appendingPathComponent(summaryFile))
+            let md = ClusterReport.markdown(hierarchy: hierarchy, summary: summary, examples: examples)
             try AtomicFile.write(Data(md.utf8), to: (temp as NSString).appendingPathComponent(reportFile))
             if fm.fileExists(atPath: out) {
                 guard replace else { throw PipelineError.outputExists(path: out) }
@@ -361,19 +349,18 @@ struct NearestSummary {
 /// report.md of a cluster folder: sizes of every coarse cluster, and per coarse cluster its
 /// largest fine clusters with the captions nearest their centres.
 enum ClusterReport {
-    static func markdown(hierarchy: ClusterHierarchy, samplePerFine: [Int]?, samplePerCoarse: [Int]?,
-                         examples: [[String]]?, info: [String: Any], finePerCoarse shown: Int = 5) -> String {
+    static func markdown(hierarchy: ClusterHierarchy, summary info: ClusteringSummary, examples: [[String]]?,
+                         finePerCoarse shown: Int = 5) -> String {
+        let samplePerFine = info.samplePerFine, samplePerCoarse = info.samplePerCoarse
         let m = hierarchy.fineCount, n = hierarchy.coarseCount
         var members = [[Int]](repeating: [], count: n)
         for (f, c) in hierarchy.fineToCoarse.enumerated() { members[Int(c)].append(f) }
         var s = "# Clusters\n\n"
         s += "\(m) fine centres in \(n) coarse clusters (data experts), metric \(hierarchy.metric.rawValue), dimension \(hierarchy.dimension).\n"
-        if let f = info["features"] as? String { s += "Features: `\(f)`" + ((info["model"] as? String).map { ", model `\($0)`" } ?? "") + ".\n" }
-        if let rows = info["sample_rows"] as? Int, let total = info["feature_rows"] as? Int {
-            s += "Fine centres fitted on \(rows) of \(total) feature rows.\n"
-        }
-        if let split = info["split"] as? [String: Any], let c = split["cluster"], let ids = split["new_ids"] as? [Int] {
-            s += "Coarse cluster \(c) was split into clusters \(ids.map(String.init).joined(separator: ", ")).\n"
+        if let f = info.features { s += "Features: `\(f)`" + (info.model.map { ", model `\($0)`" } ?? "") + ".\n" }
+        if let total = info.featureRows { s += "Fine centres fitted on \(info.sampleRows) of \(total) feature rows.\n" }
+        if let split = info.split {
+            s += "Coarse cluster \(split.cluster) was split into clusters \(split.newIds.map(String.init).joined(separator: ", ")).\n"
         }
         s += "\nSample points are counted by nearest fine centre, as `mode assign` assigns data.\n\n"
         s += "| coarse | fine centres | sample points | share |\n|---:|---:|---:|---:|\n"

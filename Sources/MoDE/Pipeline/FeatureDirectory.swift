@@ -14,7 +14,6 @@ public struct FeatureFile {
         public static let features = "features"
         public static let keys = "keys"
         public static let captions = "captions"
-        public static let format = "mode-caption-features"
     }
 
     public let path: String
@@ -26,7 +25,7 @@ public struct FeatureFile {
     public let captions: [String]
     /// Features (N, D).
     public let features: Tensor
-    public let metadata: [String: String]
+    public let metadata: FeatureFileMetadata
 
     /// Reads and checks one feature file (tensors present, shapes agree).
     public init(path: String) throws {
@@ -34,26 +33,29 @@ public struct FeatureFile {
         let file = try SafeTensorsFile(path: path)
         self.path = path
         shard = info.shard
-        metadata = file.metadata
+        metadata = info.metadata
         features = try file.tensor(Key.features)
         keys = try TextList.read(file, Key.keys, count: info.rows)
         captions = try TextList.read(file, Key.captions, count: info.rows)
     }
 }
 
-/// What a feature file's header says: rows, width, shard and model (no data read).
+/// What a feature file's header says: rows, width, and its metadata (no data read).
 public struct FeatureFileInfo: Sendable, Equatable {
     public let path: String
     public let rows: Int
     public let dimension: Int
-    public let shard: String
-    public let model: String
-    public let pooling: String
+    public let metadata: FeatureFileMetadata
+    public var shard: String { metadata.shard }
+    public var model: String { metadata.model }
+    public var pooling: String { metadata.pooling }
 
     /// Parses the header of `path`; throws `PipelineError.badFile` naming it when `features` is
-    /// missing or not a 2-D float tensor, or `keys`/`captions` is missing.
+    /// missing or not a 2-D float tensor, `keys`/`captions` is missing, or the metadata is not
+    /// a caption feature file's of this format version.
     public init(path: String) throws {
         let file = try SafeTensorsFile(path: path)
+        metadata = try FeatureFileMetadata(metadata: file.metadata, path: path)
         guard let f = file.info(FeatureFile.Key.features) else {
             throw PipelineError.badFile(path: path, reason: "no tensor named \"features\" (not a caption feature file?)")
         }
@@ -66,9 +68,6 @@ public struct FeatureFileInfo: Sendable, Equatable {
         self.path = path
         rows = f.shape[0]
         dimension = f.shape[1]
-        shard = file.metadata["shard"] ?? ""
-        model = file.metadata["model"] ?? ""
-        pooling = file.metadata["pooling"] ?? ""
     }
 }
 

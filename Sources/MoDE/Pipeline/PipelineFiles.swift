@@ -135,11 +135,6 @@ func safetensorsFiles(in directory: String) throws -> [String] {
         .map { (directory as NSString).appendingPathComponent($0) }
 }
 
-/// JSON text of `value` (sorted keys, pretty), for the pipeline's summary files.
-func jsonData(_ value: Any) throws -> Data {
-    try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys])
-}
-
 /// A 64-bit FNV-1a hash of `bytes`, written as 16 hex digits (identifies a clustering).
 func fnv1a(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
     var h = seed

@@ -23,34 +23,6 @@ extension SentenceEncoder: CaptionEmbedder {
     public var poolingName: String { spec.pooling.rawValue }
 }
 
-/// The caption embedded for a sample, chosen deterministically: `.txt`, else the `.json`
-/// object's `caption`, else the first of its `texts`; surrounding whitespace trimmed and line
-/// breaks replaced by spaces. Returns the reason when there is no usable caption.
-public func embeddingCaption(_ s: WebSample) -> Result<String, SkipReason> {
-    var caption: String
-    if let t = s.fields["txt"] {
-        guard let str = String(validatingUTF8Bytes: t) else { return .failure(.invalidText) }
-        caption = str
-    } else if let j = s.fields["json"] {
-        guard let obj = (try? JSONSerialization.jsonObject(with: Data(j))) as? [String: Any] else { return .failure(.invalidJSON) }
-        if let c = obj["caption"] as? String {
-            caption = c
-        } else if let texts = obj["texts"] as? [Any], let first = texts.first as? String {
-            caption = first
-        } else {
-            return .failure(.missingCaption)
-        }
-    } else {
-        return .failure(.missingCaption)
-    }
-    caption = caption.trimmingCharacters(in: .whitespacesAndNewlines)
-    guard !caption.isEmpty else { return .failure(.emptyCaption) }
-    if caption.contains(where: \.isNewline) {
-        caption = String(caption.map { $0.isNewline ? " " : $0 })
-    }
-    return .success(caption)
-}
-
 /// Progress of `ShardEmbedding.run`, reported after every batch.
 public struct EmbedProgress: Sendable {
     /// Captions embedded so far in this run.
@@ -129,8 +101,7 @@ public enum ShardEmbedding {
     public static func isValidOutput(_ path: String, for embedder: CaptionEmbedder) -> Bool {
         guard FileManager.default.fileExists(atPath: path),
               let info = try? FeatureFileInfo(path: path), let file = try? SafeTensorsFile(path: path) else { return false }
-        guard info.dimension == embedder.dimension, info.model == embedder.modelName,
-              file.metadata["count"] == String(info.rows) else { return false }
+        guard info.dimension == embedder.dimension, info.model == embedder.modelName, info.metadata.count == info.rows else { return false }
         return (try? TextList.read(file, FeatureFile.Key.keys, count: info.rows)) != nil
             && (try? TextList.read(file, FeatureFile.Key.captions, count: info.rows)) != nil
     }
@@ -164,11 +135,8 @@ public enum ShardEmbedding {
         w.add(FeatureFile.Key.features, features)
         w.addTextList(FeatureFile.Key.keys, keys)
         w.addTextList(FeatureFile.Key.captions, captions)
-        let skippedJSON = String(decoding: try JSONSerialization.data(withJSONObject: skipped, options: [.sortedKeys]), as: UTF8.self)
-        try w.write(to: path, metadata: [
-            "format": FeatureFile.Key.format, "shard": shard, "model": embedder.modelName, "pooling": embedder.poolingName,
-            "dimension": String(d), "count": String(captions.count), "skipped": skippedJSON,
-        ])
+        try w.write(to: path, metadata: FeatureFileMetadata(shard: shard, model: embedder.modelName, pooling: embedder.poolingName,
+                                                            dimension: d, count: captions.count, skipped: skipped).metadata)
         return (captions.count, skipped)
     }
 }

@@ -67,16 +67,15 @@ public enum ExpertManifestError: Error, CustomStringConvertible, Equatable {
 /// clustering, and the experts. Paths inside the file are relative to the file's folder when
 /// they lie inside it (or below), otherwise absolute; `load` resolves them, `save` writes them
 /// back that way, so a folder holding the manifest and its experts can be moved as a whole.
-public struct ExpertManifest: Codable, Sendable, Equatable {
-    public var version = 1
+public struct ExpertManifest: VersionedFile, Sendable, Equatable {
+    public static let formatName = "experts manifest"
+    public static let formatVersion = 1
+
     /// clusters.safetensors path (its fine centres are the routing centres).
     public var clusters: String
     /// Caption encoder directory used for clustering (and so for routing).
     public var embedder: String
     public var experts: [ExpertEntry]
-
-    /// The manifest format this build reads and writes.
-    public static let currentVersion = 1
 
     /// A manifest with absolute (or working-directory-relative) paths.
     public init(clusters: String, embedder: String, experts: [ExpertEntry] = []) {
@@ -85,16 +84,22 @@ public struct ExpertManifest: Codable, Sendable, Equatable {
         self.experts = experts
     }
 
-    /// Decodes a manifest; a missing version means 1.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        version = try c.decodeIfPresent(Int.self, forKey: .version) ?? Self.currentVersion
         clusters = try c.decode(String.self, forKey: .clusters)
         embedder = try c.decode(String.self, forKey: .embedder)
         experts = try c.decode([ExpertEntry].self, forKey: .experts)
     }
 
-    enum CodingKeys: String, CodingKey { case version, clusters, embedder, experts }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(Self.formatVersion, forKey: .formatVersion)
+        try c.encode(clusters, forKey: .clusters)
+        try c.encode(embedder, forKey: .embedder)
+        try c.encode(experts, forKey: .experts)
+    }
+
+    enum CodingKeys: String, CodingKey { case formatVersion = "format_version", clusters, embedder, experts }
 
     // MARK: Reading and writing
 
@@ -107,15 +112,12 @@ public struct ExpertManifest: Codable, Sendable, Equatable {
 
     /// Reads `path` and resolves its paths, without checking the files they name.
     public static func read(_ path: String) throws -> ExpertManifest {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard FileManager.default.fileExists(atPath: path) else {
             throw ExpertManifestError.unreadable(path: path, reason: "no such file or not readable")
         }
         var m: ExpertManifest
-        do { m = try JSONDecoder().decode(ExpertManifest.self, from: data) } catch {
-            throw ExpertManifestError.unreadable(path: path, reason: "not a valid experts manifest (\(error))")
-        }
-        guard m.version == currentVersion else {
-            throw ExpertManifestError.unreadable(path: path, reason: "version \(m.version) is not supported (this build reads version \(currentVersion))")
+        do { m = try JSONFile.read(ExpertManifest.self, from: path) } catch let e as FormatError {
+            throw ExpertManifestError.unreadable(path: path, reason: e.reason)
         }
         let base = folder(of: path)
         m.clusters = resolve(m.clusters, base: base)
@@ -142,10 +144,8 @@ public struct ExpertManifest: Codable, Sendable, Equatable {
             m.experts[i].run = m.experts[i].run.map { Self.relativise($0, base: base) }
             m.experts[i].clusters = m.experts[i].clusters.map { Self.relativise($0, base: base) }
         }
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        try AtomicFile.write(enc.encode(m) + Data("\n".utf8), to: path)
+        try JSONFile.write(m, to: path)
     }
 
     /// The cluster hierarchy named by `clusters`.
@@ -175,9 +175,8 @@ public struct ExpertManifest: Codable, Sendable, Equatable {
         }
         let m = h.fineCount, d = h.dimension
         let embedderConfig = (embedder as NSString).appendingPathComponent("config.json")
-        if let data = FileManager.default.contents(atPath: embedderConfig) {
-            guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let hidden = obj["hidden_size"] as? Int else {
+        if FileManager.default.fileExists(atPath: embedderConfig) {
+            guard let hidden = (try? JSONValue.read(embedderConfig))?["hidden_size"]?.integer else {
                 throw fail("embedder config \(embedderConfig) has no integer hidden_size")
             }
             guard hidden == d else {
@@ -244,46 +243,6 @@ public struct ExpertManifest: Codable, Sendable, Equatable {
         }
         try next.validate(manifestPath: manifestPath, requireEmbedder: true)
         self = next
-    }
-
-    // MARK: Experts from runs
-
-    /// The expert a training run folder holds: its latest checkpoint's model.safetensors and
-    /// open_clip_config.json, the fine centres of coarse cluster `coarse` in `hierarchy`,
-    /// samples seen = step (state.json) × batch (params.json), seed = params.json "init".
-    public static func entry(run: String, hierarchy: ClusterHierarchy, coarse: Int, name: String) throws -> ExpertEntry {
-        guard let dir = CheckpointStore(runDirectory: run).latest() else {
-            throw ExpertManifestError.badRun(path: run, reason: "no checkpoint in this run folder (expected checkpoints/step_N/model.safetensors)")
-        }
-        let model = (dir as NSString).appendingPathComponent("model.safetensors")
-        let config = (dir as NSString).appendingPathComponent(CLIPModel.openCLIPConfigFile)
-        guard FileManager.default.fileExists(atPath: config) else {
-            throw ExpertManifestError.badRun(path: dir, reason: "the checkpoint has no \(CLIPModel.openCLIPConfigFile)")
-        }
-        guard coarse >= 0 && coarse < hierarchy.coarseCount else {
-            throw ExpertManifestError.badRun(path: run, reason: "coarse cluster \(coarse) is outside 0..<\(hierarchy.coarseCount) of the clusters file")
-        }
-        let fine = hierarchy.fineToCoarse.indices.filter { hierarchy.fineToCoarse[$0] == Int32(coarse) }.map { Int32($0) }
-        guard !fine.isEmpty else {
-            throw ExpertManifestError.badRun(path: run, reason: "coarse cluster \(coarse) holds no fine centres")
-        }
-        func json(_ path: String) throws -> [String: Any] {
-            guard let d = FileManager.default.contents(atPath: path),
-                  let obj = try? JSONSerialization.jsonObject(with: d) as? [String: Any] else {
-                throw ExpertManifestError.badRun(path: path, reason: "missing or not a JSON object")
-            }
-            return obj
-        }
-        let state = try json((dir as NSString).appendingPathComponent("state.json"))
-        let params = try json((run as NSString).appendingPathComponent("params.json"))
-        guard let step = state["step"] as? Int else {
-            throw ExpertManifestError.badRun(path: dir + "/state.json", reason: "no integer step")
-        }
-        guard let batch = params["batch"] as? Int else {
-            throw ExpertManifestError.badRun(path: run + "/params.json", reason: "no integer batch")
-        }
-        return ExpertEntry(name: name, checkpoint: absolute(model), config: absolute(config), fine: fine, coarse: coarse,
-                           samplesSeen: step * batch, seed: params["init"] as? String, run: absolute(run))
     }
 
     // MARK: Paths

@@ -18,7 +18,7 @@ public struct CheckpointStore {
 
     /// Writes a checkpoint for `step`; returns its folder. Keeps the newest `keep` checkpoints.
     @discardableResult
-    public func save(step: Int, arena: ParameterArena, optimizer: AdamW?, state: Data,
+    public func save(step: Int, arena: ParameterArena, optimizer: AdamW?, state: TrainerState,
                      extraFiles: [String: Data] = [:], keep: Int = 2) throws -> String {
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -37,7 +37,7 @@ public struct CheckpointStore {
                 arena.write(to: &opt, buffer: optimizer.v, prefix: "exp_avg_sq.")
                 try opt.write(to: tmp + "/optimizer.safetensors", metadata: ["step": String(optimizer.step)])
             }
-            try AtomicFile.write(state, to: tmp + "/state.json")
+            try JSONFile.write(state, to: tmp + "/state.json")
             for (file, data) in extraFiles { try AtomicFile.write(data, to: tmp + "/" + file) }
             try? fm.removeItem(atPath: final)
             guard rename(tmp, final) == 0 else {
@@ -85,10 +85,13 @@ public struct CheckpointStore {
         }
     }
 
-    /// Loads checkpoint folder `dir` into `arena` (and `optimizer`); returns its `state.json`.
-    public static func load(_ dir: String, arena: ParameterArena, optimizer: AdamW?) throws -> Data {
+    /// Loads checkpoint folder `dir` into `arena` (and `optimizer`); returns its state.json.
+    /// The state is read first, so a checkpoint of another format changes nothing.
+    @discardableResult
+    public static func load(_ dir: String, arena: ParameterArena, optimizer: AdamW?) throws -> TrainerState {
         let model = dir + "/model.safetensors"
         guard FileManager.default.fileExists(atPath: model) else { throw CheckpointError.notFound(dir) }
+        let state = try TrainerState.read(checkpoint: dir)
         try arena.read(from: SafeTensorsFile(path: model))
         if let optimizer {
             let path = dir + "/optimizer.safetensors"
@@ -100,9 +103,6 @@ public struct CheckpointStore {
                 throw CheckpointError.invalidState(file: path, reason: "metadata has no valid step")
             }
             optimizer.restore(step: step)
-        }
-        guard let state = FileManager.default.contents(atPath: dir + "/state.json") else {
-            throw CheckpointError.notFound(dir + "/state.json")
         }
         return state
     }

@@ -3,7 +3,7 @@ import Foundation
 import MoDETokenizers
 
 /// Training batches from WebDataset shards (`ShardLoader`), with captions tokenized by the CLIP
-/// tokenizer; its position is the loader's (JSON), so checkpoints resume the stream exactly.
+/// tokenizer; its position is the loader's, so checkpoints resume the stream exactly.
 public final class ShardSource: BatchSource {
     public let loader: ShardLoader
     public let spec: String
@@ -26,11 +26,16 @@ public final class ShardSource: BatchSource {
         try loader.next(images: images, texts: texts, batch: batch)
     }
 
-    public func position() throws -> Data { try JSONEncoder().encode(loader.position) }
+    public var position: DataPosition { .shards(loader.position) }
 
-    public func restore(position: Data) throws {
-        do { loader.restore(try JSONDecoder().decode(LoaderPosition.self, from: position)) } catch {
-            throw TrainingError.resumeMismatch("the checkpoint's data position is not a shard-loader position")
+    public func restore(_ position: DataPosition, stats: DataStats?) throws {
+        guard case .shards(let p) = position else {
+            throw TrainingError.resumeMismatch("the checkpoint's data position is not a shard-loader position (the run was trained on another source)")
         }
+        loader.restore(p, stats: stats)
     }
+
+    public var dataStats: DataStats? { loader.dataStats }
+
+    public var passInProgress: PassStats? { loader.currentPassEstimate }
 }

@@ -53,12 +53,15 @@ public final class SyntheticPairs: BatchSource {
         nextIndex += batch
     }
 
-    public func position() throws -> Data { Data(#"{"next":\#(nextIndex)}"#.utf8) }
+    public var position: DataPosition { .synthetic(next: nextIndex) }
 
-    public func restore(position: Data) throws {
-        guard let obj = try? JSONSerialization.jsonObject(with: position) as? [String: Any], let n = obj["next"] as? Int, n >= 0 else {
-            throw TrainingError.resumeMismatch("the checkpoint's data position is not a synthetic-source position")
+    public func restore(_ position: DataPosition, stats: DataStats?) throws {
+        guard case .synthetic(let n) = position, n >= 0 else {
+            throw TrainingError.resumeMismatch("the checkpoint's data position is not a synthetic-source position (the run was trained on another source)")
         }
         nextIndex = n
     }
+
+    /// The synthetic source reads no files and skips nothing.
+    public var dataStats: DataStats? { nil }
 }

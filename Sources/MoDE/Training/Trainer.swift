@@ -21,242 +21,182 @@ public protocol ContrastiveModel: AnyObject {
 public protocol BatchSource: AnyObject {
     /// Fills the next batch: images (batch, 3, S, S) and texts (batch, L); throws on failure.
     func next(images: UnsafeMutablePointer<Float>, texts: UnsafeMutablePointer<Int32>, batch: Int) throws
-    /// The position after the last batch handed out (JSON), saved in checkpoints.
-    func position() throws -> Data
-    /// Continues from a saved `position`.
-    func restore(position: Data) throws
+    /// The position after the last batch handed out, saved in checkpoints.
+    var position: DataPosition { get }
+    /// Continues from a saved position (and the statistics saved with it).
+    func restore(_ position: DataPosition, stats: DataStats?) throws
+    /// Samples used and skipped so far, per pass; nil for sources that read no files.
+    var dataStats: DataStats? { get }
+    /// The pass in progress, with what is known of it so far (an estimate); nil when unknown.
+    var passInProgress: PassStats? { get }
     /// A short description for params.json (e.g. the shard specification).
     var summary: String { get }
 }
 
-/// Hyper-parameters of a run (saved as params.json; a resume must match them).
-public struct TrainingOptions: Codable, Equatable, Sendable {
-    public var batch: Int
-    public var steps: Int
-    public var lr: Float = 5e-4
-    public var warmup: Int = 10
-    public var weightDecay: Float = 0.2
-    public var beta1: Float = 0.9
-    public var beta2: Float = 0.98
-    public var eps: Float = 1e-6
-    /// Global gradient-norm clip; nil = none (open_clip's default).
-    public var gradClipNorm: Float?
-    public var seed: UInt64 = 0
-    /// Checkpoint every this many steps (and at the end); 0 = only at the end.
-    public var saveEvery: Int = 100
-    /// Checkpoints kept (newest).
-    public var keepCheckpoints: Int = 2
-    /// Write a metrics line every this many steps.
-    public var logEvery: Int = 1
-
-    public init(batch: Int, steps: Int) {
-        self.batch = batch
-        self.steps = steps
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case batch, steps, lr, warmup, seed
-        case weightDecay = "wd", beta1, beta2, eps, gradClipNorm = "grad_clip_norm"
-        case saveEvery = "save_every", keepCheckpoints = "keep_checkpoints", logEvery = "log_every"
-    }
-
-    /// Checks the values a user can get wrong.
-    public func validate() throws {
-        func need(_ ok: Bool, _ what: String) throws { if !ok { throw TrainingError.invalidOption(what) } }
-        try need(batch > 1, "--batch must be at least 2 (the contrastive loss needs negatives)")
-        try need(steps > 0, "--steps must be positive")
-        try need(lr > 0 && lr.isFinite, "--lr must be a positive number")
-        try need(warmup >= 0, "--warmup must be non-negative")
-        try need(weightDecay >= 0, "--wd must be non-negative")
-        try need(saveEvery >= 0, "--save-every must be non-negative")
-        if let g = gradClipNorm { try need(g > 0, "--grad-clip-norm must be positive") }
-    }
+extension BatchSource {
+    public var passInProgress: PassStats? { nil }
 }
 
-/// What stops a run.
-public enum TrainingError: Error, CustomStringConvertible, Equatable {
-    case invalidOption(String)
-    case nonFinite(step: Int, what: String, lastCheckpoint: String?)
-    case resumeMismatch(String)
-    case runExists(String)
-
-    public var description: String {
-        switch self {
-        case .invalidOption(let w): return w
-        case .nonFinite(let step, let what, let last):
-            return "step \(step): \(what) is not finite; training stopped. The last good checkpoint is "
-                + (last ?? "none (no checkpoint was written yet)") + "."
-        case .resumeMismatch(let w): return "cannot resume: \(w)"
-        case .runExists(let d): return "\(d) already holds a run; pass --resume to continue it or choose another --out"
-        }
-    }
-}
-
-/// One line of metrics.jsonl.
-public struct StepMetrics: Codable, Equatable, Sendable {
-    public var step: Int
-    public var loss: Float
-    public var lr: Float
-    public var logitScale: Float
-    public var samplesPerSecond: Double
-    public var gradNorm: Float?
-
-    enum CodingKeys: String, CodingKey {
-        case step, loss, lr, logitScale = "logit_scale", samplesPerSecond = "samples_per_s", gradNorm = "grad_norm"
-    }
-}
-
-/// The trainer's own state in a checkpoint.
-struct TrainerState: Codable {
-    var step: Int
-    var rng: SeededRNG
-    var data: String
+/// How a trainer begins.
+public enum TrainingStart: Sendable, Equatable {
+    /// A new run: the folder must not hold one already.
+    case fresh
+    /// Continue the run in the folder from its latest checkpoint (its parameters must match;
+    /// a forked run stays forked). An empty folder, or a run without a checkpoint yet, starts
+    /// from the beginning: a fork of `RunParameters.fork` when it names one, else fresh.
+    case resume
+    /// A new run that continues another run's checkpoint (a checkpoint or run folder): its
+    /// weights, AdamW moments, step and RNG; this run's schedule goes on from that step on this
+    /// run's own data stream (MoDE's reference forks experts from a part-way seed checkpoint).
+    case fork(String)
 }
 
 /// Contrastive training with AdamW, warm-up + cosine, optional clipping, atomic checkpoints and
-/// exact resume, writing an open_clip-like run directory:
-///   params.json, metrics.jsonl, checkpoints/step_NNNNNNNN/{model,optimizer}.safetensors + state.json
+/// exact resume, writing an open_clip-like run folder (see `RunFolder`). Everything about how
+/// the run begins is settled when the trainer is made: the folder is prepared, and a resume or
+/// fork has restored its checkpoint.
 public final class Trainer {
-    public let runDirectory: String
+    public let folder: RunFolder
     public let model: ContrastiveModel
     public let source: BatchSource
-    public let options: TrainingOptions
-    /// Extra fields for params.json (model config, data, command line…), and extra files written
-    /// into every checkpoint folder (e.g. open_clip_config.json).
-    public var parameters: [String: String] = [:]
-    public var checkpointFiles: [String: Data] = [:]
-    /// Called after every step with its metrics (progress display).
-    public var onStep: ((StepMetrics) -> Void)?
-    /// A checkpoint of another run (folder, or run folder = its latest) to continue from: a new
-    /// run starts with its weights, AdamW moments, step and RNG, so the learning-rate schedule
-    /// (this run's options, normally the same as that run's) goes on from that step; the data
-    /// position is not taken over (the stream is this run's, e.g. an expert's clusters).
-    public var forkCheckpoint: String?
-
+    /// The run's parameters, as params.json holds them.
+    public let parameters: RunParameters
+    public var options: TrainingOptions { parameters.options }
     public let optimizer: AdamW
     public let schedule: CosineSchedule
     public private(set) var step = 0
+    /// The step training (re)started at: 0, a resumed checkpoint's, or a forked checkpoint's.
+    public let startStep: Int
+    /// Whether a checkpoint of this run was restored.
+    public let resumed: Bool
+    /// Files written into every checkpoint folder beside the model (e.g. open_clip_config.json).
+    let checkpointFiles: [String: Data]
     var rng: SeededRNG
-    let imageCount: Int
-    let textCount: Int
     let images: Tensor
     let texts: UnsafeMutablePointer<Int32>
+    let textCount: Int
+    /// Passes already reported to `run`'s `onPass`.
+    private var passesReported = 0
 
-    public init(runDirectory: String, model: ContrastiveModel, source: BatchSource, options: TrainingOptions,
-                imageSize: Int, contextLength: Int) throws {
-        try options.validate()
-        self.runDirectory = runDirectory
+    /// Prepares `runDirectory` for `parameters` (its `data` is set to the source's summary) and
+    /// restores what `start` asks for. Throws when the options are invalid, a fresh run would
+    /// overwrite one, a resume's parameters differ from the saved ones, or a checkpoint cannot be
+    /// restored.
+    public init(runDirectory: String, model: ContrastiveModel, source: BatchSource, parameters: RunParameters,
+                start: TrainingStart, imageSize: Int, contextLength: Int, checkpointFiles: [String: Data] = [:]) throws {
+        try parameters.options.validate()
+        let options = parameters.options
+        folder = RunFolder(runDirectory)
         self.model = model
         self.source = source
-        self.options = options
+        self.checkpointFiles = checkpointFiles
         optimizer = AdamW(model.arena, beta1: options.beta1, beta2: options.beta2, eps: options.eps, weightDecay: options.weightDecay)
         schedule = CosineSchedule(baseLR: options.lr, warmup: options.warmup, totalSteps: options.steps)
         rng = SeededRNG(seed: options.seed)
-        imageCount = options.batch * 3 * imageSize * imageSize
+        images = Tensor(shape: [options.batch * 3 * imageSize * imageSize])
         textCount = options.batch * contextLength
-        images = Tensor(shape: [imageCount])
         texts = .allocate(capacity: textCount)
         texts.initialize(repeating: 0, count: textCount)
-    }
 
-    deinit { texts.deallocate() }
-
-    var store: CheckpointStore { CheckpointStore(runDirectory: runDirectory) }
-    var paramsPath: String { (runDirectory as NSString).appendingPathComponent("params.json") }
-    var metricsPath: String { (runDirectory as NSString).appendingPathComponent("metrics.jsonl") }
-
-    /// params.json content: the options plus `parameters`.
-    func paramsJSON() throws -> Data {
-        var obj = try JSONSerialization.jsonObject(with: JSONEncoder().encode(options)) as! [String: Any]
-        for (k, v) in parameters { obj[k] = v }
-        obj["data"] = source.summary
-        return try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-    }
-
-    /// Prepares the run directory: a new run (refusing to overwrite one), or with `resume` the
-    /// latest checkpoint restored (options must match). Returns the step training starts at.
-    @discardableResult
-    public func prepare(resume: Bool) throws -> Int {
+        var params = parameters
+        params.data = source.summary
+        if case .fork(let path) = start { params.fork = path }
+        params.forkStep = nil
         let fm = FileManager.default
         try fm.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
-        if let fork = forkCheckpoint { parameters["fork"] = fork }
-        let existing = fm.fileExists(atPath: paramsPath)
-        if existing && !resume { throw TrainingError.runExists(runDirectory) }
-        if resume && existing {
-            let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: paramsPath))) as? [String: Any] ?? [:]
-            let now = try JSONSerialization.jsonObject(with: paramsJSON()) as! [String: Any]
-            for key in ["batch", "steps", "lr", "warmup", "wd", "beta1", "beta2", "eps", "seed", "grad_clip_norm", "config", "data", "expert", "ooc_ratio", "fork"] {
-                let a = saved[key].map { "\($0)" } ?? "none", b = now[key].map { "\($0)" } ?? "none"
-                if a != b { throw TrainingError.resumeMismatch("\(key) was \(a) in \(paramsPath), now \(b)") }
+        let existing = fm.fileExists(atPath: folder.parameters)
+        var restored = false
+        switch start {
+        case .fresh, .fork:
+            if existing { throw TrainingError.runExists(runDirectory) }
+        case .resume:
+            if existing {
+                let saved = try folder.readParameters()
+                if params.fork == nil { params.fork = saved.fork }
+                let differences = params.resumeDifferences(from: saved)
+                if let first = differences.first {
+                    throw TrainingError.resumeMismatch("\(first) (\(folder.parameters))" + (differences.count > 1 ? "; also " + differences.dropFirst().joined(separator: "; ") : ""))
+                }
+                params.forkStep = saved.forkStep
+                if let dir = folder.checkpoints.latest() {
+                    let state = try Self.restore(checkpoint: dir, model: model, optimizer: optimizer)
+                    step = state.step
+                    rng = state.rng
+                    try source.restore(state.data, stats: state.dataStats)
+                    try Self.truncateMetrics(folder.metrics, after: step)
+                    restored = true
+                }
             }
         }
-        if resume, let dir = store.latest() {
-            let state = try restore(checkpoint: dir)
-            step = state.step
-            rng = state.rng
-            try source.restore(position: Data(state.data.utf8))
-            try truncateMetrics(after: step)
-        } else {
-            step = 0
-            if let fork = forkCheckpoint {
-                let dir = try CheckpointStore.checkpointDirectory(fork)
-                let state = try restore(checkpoint: dir)
+        if !restored {
+            if let path = params.fork {
+                let dir = try CheckpointStore.checkpointDirectory(path)
+                let state = try Self.restore(checkpoint: dir, model: model, optimizer: optimizer)
                 guard state.step < options.steps else {
                     throw TrainingError.invalidOption("--fork: \(dir) is at step \(state.step), but this run ends at step \(options.steps); --steps is the whole schedule's length (the forked run's steps included)")
                 }
                 step = state.step
                 rng = state.rng
-                parameters["fork_step"] = String(step)
+                params.forkStep = step
             }
-            try AtomicFile.write(paramsJSON(), to: paramsPath)
-            try AtomicFile.write(Data(), to: metricsPath)
+            try JSONFile.write(params, to: folder.parameters)
+            try AtomicFile.write(Data(), to: folder.metrics)
         }
-        return step
+        self.parameters = params
+        startStep = step
+        resumed = restored
     }
 
+    deinit { texts.deallocate() }
+
     /// Loads the weights and AdamW state of checkpoint folder `dir` and returns its trainer state.
-    func restore(checkpoint dir: String) throws -> TrainerState {
-        let data = try CheckpointStore.load(dir, arena: model.arena, optimizer: optimizer)
-        do { return try JSONDecoder().decode(TrainerState.self, from: data) } catch {
-            throw CheckpointError.invalidState(file: dir + "/state.json", reason: "unreadable trainer state (\(error))")
-        }
+    static func restore(checkpoint dir: String, model: ContrastiveModel, optimizer: AdamW) throws -> TrainerState {
+        try CheckpointStore.load(dir, arena: model.arena, optimizer: optimizer)
     }
 
     /// Drops metrics lines past `step` (written after the checkpoint a resume starts from).
-    func truncateMetrics(after step: Int) throws {
-        guard let d = FileManager.default.contents(atPath: metricsPath) else { return }
-        let kept = String(decoding: d, as: UTF8.self).split(separator: "\n").filter { line in
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let s = obj["step"] as? Int else { return false }
-            return s <= step
-        }
-        try AtomicFile.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: metricsPath)
+    static func truncateMetrics(_ path: String, after step: Int) throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        let kept = try StepMetrics.read(path).filter { $0.step <= step }
+        try AtomicFile.write(Data(try kept.map { String(decoding: try JSONFile.data($0, pretty: false), as: UTF8.self) }.joined().utf8), to: path)
     }
 
-    /// Saves a checkpoint of the current step.
+    /// Saves a checkpoint of the current step (and the data statistics).
     @discardableResult
     public func saveCheckpoint() throws -> String {
-        let pos = String(decoding: try source.position(), as: UTF8.self)
-        let state = try JSONEncoder().encode(TrainerState(step: step, rng: rng, data: pos))
-        return try store.save(step: step, arena: model.arena, optimizer: optimizer, state: state,
-                              extraFiles: checkpointFiles, keep: options.keepCheckpoints)
+        let stats = source.dataStats
+        let state = TrainerState(step: step, rng: rng, data: source.position, dataStats: stats)
+        let dir = try folder.checkpoints.save(step: step, arena: model.arena, optimizer: optimizer, state: state,
+                                              extraFiles: checkpointFiles, keep: options.keepCheckpoints)
+        try writeDataStats()
+        return dir
+    }
+
+    /// Writes data_stats.json from the source's statistics (nothing for sources without any).
+    public func writeDataStats() throws {
+        guard let stats = source.dataStats else { return }
+        try JSONFile.write(DataStatsFile(stats), to: folder.dataStats)
     }
 
     /// Trains from the current step to `options.steps` (or `until`), checkpointing every
     /// `saveEvery` steps and at the end. A non-finite loss or gradient stops the run without
-    /// saving (the last good checkpoint stays), with an error saying where it is.
-    public func run(until: Int? = nil) throws {
+    /// saving (the last good checkpoint stays), with an error saying where it is; so does a
+    /// pass of the data that skipped more than `maxSkipFraction` of what it read. `onStep` gets
+    /// every step's metrics, `onPass` every pass of the data that ended.
+    public func run(until: Int? = nil, onStep: (StepMetrics) -> Void = { _ in }, onPass: (PassStats) -> Void = { _ in }) throws {
         let end = min(until ?? options.steps, options.steps)
-        let metrics = try FileHandle(forWritingTo: URL(fileURLWithPath: metricsPath))
+        let metrics = try FileHandle(forWritingTo: URL(fileURLWithPath: folder.metrics))
         defer { try? metrics.close() }
         try metrics.seekToEnd()
         var window = DispatchTime.now().uptimeNanoseconds
         var windowSamples = 0
+        passesReported = source.dataStats?.passes.filter(\.complete).count ?? 0
         while step < end {
             try source.next(images: images.data, texts: texts, batch: options.batch)
+            try checkPasses(onPass)
             let loss = model.forwardBackward(images: images.data, texts: texts, batch: options.batch)
             guard loss.isFinite else {
-                throw TrainingError.nonFinite(step: step + 1, what: "the loss (\(loss))", lastCheckpoint: store.latest())
+                throw TrainingError.nonFinite(step: step + 1, what: "the loss (\(loss))", lastCheckpoint: folder.checkpoints.latest())
             }
             var norm: Float?
             if let clip = options.gradClipNorm {
@@ -264,7 +204,7 @@ public final class Trainer {
             }
             let lr = schedule.lr(at: step)
             if let n = norm, !n.isFinite {
-                throw TrainingError.nonFinite(step: step + 1, what: "the gradient norm (\(n))", lastCheckpoint: store.latest())
+                throw TrainingError.nonFinite(step: step + 1, what: "the gradient norm (\(n))", lastCheckpoint: folder.checkpoints.latest())
             }
             optimizer.update(lr: lr)
             model.clampLogitScale()
@@ -275,17 +215,66 @@ public final class Trainer {
                                 samplesPerSecond: Double(windowSamples) / max(1e-9, Double(now - window) / 1e9),
                                 gradNorm: norm)
             if step % max(1, options.logEvery) == 0 || step == end {
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.sortedKeys]
-                try metrics.write(contentsOf: enc.encode(m) + Data("\n".utf8))
+                try metrics.write(contentsOf: JSONFile.data(m, pretty: false))
                 window = now
                 windowSamples = 0
             }
-            onStep?(m)
+            onStep(m)
             if (options.saveEvery > 0 && step % options.saveEvery == 0) || step == options.steps {
                 try metrics.synchronize()
                 try saveCheckpoint()
             }
         }
+        try writeDataStats()
+    }
+
+    /// Reports passes of the data that ended since the last call, and stops the run when one
+    /// skipped more than the allowed fraction of what it read.
+    private func checkPasses(_ onPass: (PassStats) -> Void) throws {
+        guard let passes = source.dataStats?.passes else { return }
+        let complete = passes.filter(\.complete)
+        while passesReported < complete.count {
+            let p = complete[passesReported]
+            passesReported += 1
+            onPass(p)
+            if p.skipFraction > options.maxSkipFraction {
+                throw TrainingError.tooManySkipped(pass: p.pass, fraction: p.skipFraction, limit: options.maxSkipFraction, skipped: p.skipped)
+            }
+        }
+        // A long pass need not run to its end to show that most of its data is unusable.
+        if let p = source.passInProgress, p.read >= Self.earlyCheckSamples, p.skipFraction > options.maxSkipFraction {
+            throw TrainingError.tooManySkipped(pass: p.pass, fraction: p.skipFraction, limit: options.maxSkipFraction, skipped: p.skipped)
+        }
+    }
+
+    /// Samples a pass in progress must have read before its skip fraction can stop the run.
+    static let earlyCheckSamples = 2000
+}
+
+/// data_stats.json of a run folder: samples used and skipped by reason, per pass and in all.
+public struct DataStatsFile: VersionedFile, Equatable, Sendable {
+    public static let formatName = "data statistics (data_stats.json)"
+    public static let formatVersion = 1
+    public var passes: [PassStats]
+    public var total: PassStats
+
+    public init(_ stats: DataStats) {
+        passes = stats.passes
+        total = stats.total
+    }
+
+    enum CodingKeys: String, CodingKey { case formatVersion = "format_version", passes, total }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        passes = try c.decode([PassStats].self, forKey: .passes)
+        total = try c.decode(PassStats.self, forKey: .total)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(Self.formatVersion, forKey: .formatVersion)
+        try c.encode(passes, forKey: .passes)
+        try c.encode(total, forKey: .total)
     }
 }

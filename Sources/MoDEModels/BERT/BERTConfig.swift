@@ -1,4 +1,5 @@
 import Foundation
+import MoDEFormats
 import MoDETokenizers
 
 /// A BERT encoder's shape, read from a Hugging Face `config.json` (`model_type` "bert" and its
@@ -39,13 +40,13 @@ public struct BERTConfig: Sendable, Equatable {
             guard v > 0 else { throw BERTError(path: path, .invalidValue(key: key, reason: "must be positive, found \(v)")) }
             return v
         }
-        if let type = obj["model_type"] as? String, type != "bert" {
+        if let type = obj["model_type"]?.string, type != "bert" {
             throw BERTError(path: path, .unsupported("model_type \"\(type)\" (only \"bert\" models are supported)"))
         }
-        if let act = obj["hidden_act"] as? String, act != "gelu" {
+        if let act = obj["hidden_act"]?.string, act != "gelu" {
             throw BERTError(path: path, .unsupported("hidden_act \"\(act)\" (only \"gelu\", the exact erf form, is supported)"))
         }
-        if let pos = obj["position_embedding_type"] as? String, pos != "absolute" {
+        if let pos = obj["position_embedding_type"]?.string, pos != "absolute" {
             throw BERTError(path: path, .unsupported("position_embedding_type \"\(pos)\" (only \"absolute\")"))
         }
         if try HFJSON.bool(obj, "is_decoder", path) == true {

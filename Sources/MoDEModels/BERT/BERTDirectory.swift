@@ -1,4 +1,5 @@
 import Foundation
+import MoDEFormats
 import MoDETokenizers
 
 /// How one embedding is made from a text's final token states.
@@ -38,8 +39,8 @@ public struct SentenceEmbeddingSpec: Sendable, Equatable {
     public static func load(directory: String, config: BERTConfig, hasPooler: Bool) throws -> SentenceEmbeddingSpec {
         var maxLength = config.maxPositions
         let tcPath = HFFiles.join(directory, "tokenizer_config.json")
-        if let tc = try HFJSON.optionalObject(tcPath), let n = tc["model_max_length"] as? NSNumber,
-           let m = Int(exactly: n.doubleValue.rounded(.down)), m >= 2 {
+        if let tc = try HFJSON.optionalObject(tcPath), let n = tc["model_max_length"]?.double,
+           let m = Int(exactly: n.rounded(.down)), m >= 2 {
             maxLength = min(maxLength, m)
         }
         var spec = SentenceEmbeddingSpec(pooling: hasPooler ? .clsPooler : .cls, maxLength: maxLength)
@@ -57,18 +58,18 @@ public struct SentenceEmbeddingSpec: Sendable, Equatable {
         let modulesPath = HFFiles.join(directory, "modules.json")
         guard FileManager.default.fileExists(atPath: modulesPath) else { return spec }
         guard let data = FileManager.default.contents(atPath: modulesPath),
-              let modules = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] else {
+              let modules = (try? JSONValue.parse(data))?.elements, modules.allSatisfy({ $0.members != nil }) else {
             throw BERTError(path: modulesPath, .invalidJSON(reason: "expected a list of modules"))
         }
         var poolingPath: String?
         for (i, m) in modules.enumerated() {
-            let type = m["type"] as? String ?? ""
+            let type = m["type"]?.string ?? ""
             let kind = type.split(separator: ".").last.map(String.init) ?? type
             switch kind {
             case "Transformer", "Normalize": continue
             case "Pooling":
                 guard i > 0, poolingPath == nil else { throw BERTError(path: modulesPath, .unsupported("more than one Pooling module")) }
-                poolingPath = HFFiles.join(HFFiles.join(directory, m["path"] as? String ?? ""), "config.json")
+                poolingPath = HFFiles.join(HFFiles.join(directory, m["path"]?.string ?? ""), "config.json")
             default:
                 throw BERTError(path: modulesPath, .unsupported("module \"\(type)\" (only Transformer, Pooling and Normalize)"))
             }
@@ -84,7 +85,7 @@ public struct SentenceEmbeddingSpec: Sendable, Equatable {
     /// The one pooling mode a sentence-transformers Pooling config selects.
     static func poolingMode(_ path: String) throws -> BERTPooling {
         let obj = try HFJSON.object(path)
-        if let mode = obj["pooling_mode"] as? String {
+        if let mode = obj["pooling_mode"]?.string {
             switch mode {
             case "mean": return .mean
             case "cls": return .cls
@@ -135,5 +136,15 @@ public enum SentenceModelLocation {
             }
         }
         return nil
+    }
+
+    /// `explicit`, or the default caption encoder (`defaultMiniLM`); an error saying how to get
+    /// it when there is none.
+    public static func resolve(_ explicit: String?) throws -> String {
+        if let explicit { return explicit }
+        guard let dir = defaultMiniLM() else {
+            throw BERTError(path: ".deps/minilm", .missingFile(what: "caption encoder: no model given and all-MiniLM-L6-v2 not found (MODE_MINILM_DIR or .deps/minilm); run scripts/fetch_minilm.sh or pass --model DIR"))
+        }
+        return dir
     }
 }

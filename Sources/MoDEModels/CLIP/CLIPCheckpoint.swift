@@ -71,13 +71,7 @@ extension CLIPModel {
     public func saveOpenCLIPFolder(_ directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try save(to: (directory as NSString).appendingPathComponent(Self.openCLIPModelFile))
-        let model = try JSONSerialization.jsonObject(with: config.jsonData())
-        let preprocess: [String: Any] = [
-            "mean": [0.48145466, 0.4578275, 0.40821073], "std": [0.26862954, 0.26130258, 0.27577711],
-            "interpolation": "bicubic", "resize_mode": "shortest", "size": config.vision.imageSize,
-        ]
-        let json = try JSONSerialization.data(withJSONObject: ["model_cfg": model, "preprocess_cfg": preprocess],
-                                              options: [.prettyPrinted, .sortedKeys])
+        let json = try OpenCLIPConfigFile(model: config).data()
         try AtomicFile.write(json, to: (directory as NSString).appendingPathComponent(Self.openCLIPConfigFile))
     }
 }

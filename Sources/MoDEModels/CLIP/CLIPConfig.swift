@@ -143,7 +143,7 @@ public struct CLIPConfig: Codable, Sendable, Equatable {
     /// `defaults` keys are accepted only with their default value (null for `.null`).
     fileprivate static func rejectUnsupported(_ decoder: Decoder, section: String, free: Set<String>,
                                               defaults: [String: JSONValue]) throws {
-        let c = try decoder.container(keyedBy: AnyKey.self)
+        let c = try decoder.container(keyedBy: JSONKey.self)
         for key in c.allKeys where !free.contains(key.stringValue) {
             let k = key.stringValue
             guard let expected = defaults[k] else { throw CLIPConfigError.unsupported("\(section).\(k)") }
@@ -166,56 +166,6 @@ public enum CLIPConfigError: Error, CustomStringConvertible, Equatable {
         case .invalid(let w): return "model config: \(w)"
         case .unknownPreset(let n): return "unknown model config \(n); presets: \(CLIPConfig.presetNames.joined(separator: ", ")), or a path to an open_clip JSON config"
         case .unreadable(let path, let why): return "\(path): cannot read model config: \(why)"
-        }
-    }
-}
-
-struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
-
-/// A minimal JSON value, to compare config fields with their defaults.
-enum JSONValue: Codable, Equatable, CustomStringConvertible, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral, ExpressibleByStringLiteral, ExpressibleByNilLiteral {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(booleanLiteral v: Bool) { self = .bool(v) }
-    init(integerLiteral v: Int) { self = .number(Double(v)) }
-    init(stringLiteral v: String) { self = .string(v) }
-    init(nilLiteral: ()) { self = .null }
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .null: try c.encodeNil()
-        case .bool(let b): try c.encode(b)
-        case .number(let n): try c.encode(n)
-        case .string(let s): try c.encode(s)
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
-        }
-    }
-
-    var description: String {
-        switch self {
-        case .null: return "null"
-        case .bool(let b): return "\(b)"
-        case .number(let n): return n == n.rounded() ? "\(Int(n))" : "\(n)"
-        case .string(let s): return "\"\(s)\""
-        case .array(let a): return "[\(a.map(\.description).joined(separator: ", "))]"
-        case .object: return "{…}"
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MoDEFormats
 
 extension CLIPConfig {
     /// Built-in configurations: the benchmark shapes `tiny`, `small`, `b16` and open_clip's
@@ -36,9 +37,8 @@ extension CLIPConfig {
             throw CLIPConfigError.unreadable(nameOrPath, error.localizedDescription)
         }
         do {
-            if let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any], let inner = obj["model_cfg"] {
-                return try JSONDecoder().decode(CLIPConfig.self, from: JSONSerialization.data(withJSONObject: inner))
-            }
+            let json = try JSONValue.parse(data)
+            if let inner = json["model_cfg"] { return try JSONDecoder().decode(CLIPConfig.self, from: JSONEncoder().encode(inner)) }
             return try JSONDecoder().decode(CLIPConfig.self, from: data)
         } catch let e as CLIPConfigError {
             throw CLIPConfigError.unreadable(nameOrPath, e.description)

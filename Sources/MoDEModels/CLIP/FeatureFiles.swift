@@ -11,10 +11,17 @@ public enum CLIPFeatureFiles {
     public static let imagesTensor = "images", textsTensor = "texts"
     public static let imageFeaturesTensor = "image_features", textFeaturesTensor = "text_features"
 
-    /// What `encode` did.
-    public struct Summary: Sendable, Equatable {
+    /// What `encode` did: the output file and the feature rows written (`mode encode`'s JSON line).
+    public struct Summary: Sendable, Equatable, Codable {
+        public var out: String = ""
         public var images: Int
         public var texts: Int
+
+        public init(out: String = "", images: Int, texts: Int) {
+            self.out = out
+            self.images = images
+            self.texts = texts
+        }
     }
 
     /// Encodes the `images` tensor of file `images` and the `texts` tensor of file `texts` (either
@@ -63,7 +70,7 @@ public enum CLIPFeatureFiles {
             writer.add(textFeaturesTensor, features)
         }
         try writer.write(to: out, metadata: ["format": "pt", "embed_dim": String(e)])
-        return Summary(images: n, texts: m)
+        return Summary(out: out, images: n, texts: m)
     }
 
     /// The leading dimension N of tensor `name`, after checking its dtype and that its shape is

@@ -1,4 +1,5 @@
 import Foundation
+import MoDEFormats
 
 /// A failure loading or using a BERT model directory: the file concerned and what is wrong.
 public struct BERTError: Error, CustomStringConvertible, Equatable {
@@ -48,55 +49,66 @@ public struct BERTError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Small JSON helpers for Hugging Face configuration files.
+/// Small JSON helpers for Hugging Face configuration files (parsed with the strict `JSONValue`).
 package enum HFJSON {
     /// The top-level object of JSON file `path`.
-    package static func object(_ path: String) throws -> [String: Any] {
+    package static func object(_ path: String) throws -> JSONValue {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw BERTError(path: path, .missingFile(what: "file (cannot read it)"))
         }
-        let value: Any
-        do {
-            value = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-        } catch {
-            throw BERTError(path: path, .invalidJSON(reason: "\(error.localizedDescription)"))
+        let value: JSONValue
+        do { value = try JSONValue.parse(data) } catch {
+            throw BERTError(path: path, .invalidJSON(reason: "\(error)"))
         }
-        guard let obj = value as? [String: Any] else { throw BERTError(path: path, .invalidJSON(reason: "the top level is not an object")) }
-        return obj
+        guard value.members != nil else { throw BERTError(path: path, .invalidJSON(reason: "the top level is not an object")) }
+        return value
     }
 
     /// The object in `path` when the file exists, else nil.
-    package static func optionalObject(_ path: String) throws -> [String: Any]? {
+    package static func optionalObject(_ path: String) throws -> JSONValue? {
         FileManager.default.fileExists(atPath: path) ? try object(path) : nil
     }
 
+    /// `obj[key]` when it is an object (nil when absent, null or of another kind).
+    package static func objectMember(_ obj: JSONValue?, _ key: String) -> JSONValue? {
+        guard let v = obj?[key], v.members != nil else { return nil }
+        return v
+    }
+
     /// `obj[key]` as a Bool (nil when absent or null); throws when of another type.
-    package static func bool(_ obj: [String: Any], _ key: String, _ path: String) throws -> Bool? {
-        guard let v = obj[key], !(v is NSNull) else { return nil }
-        if let b = v as? Bool { return b }
+    package static func bool(_ obj: JSONValue?, _ key: String, _ path: String) throws -> Bool? {
+        guard let v = obj?[key], !v.isNull else { return nil }
+        if let b = v.bool { return b }
         throw BERTError(path: path, .invalidValue(key: key, reason: "expected true or false, found \(v)"))
     }
 
-    /// `obj[key]` as an Int (nil when absent or null); throws when not an integer.
-    package static func int(_ obj: [String: Any], _ key: String, _ path: String) throws -> Int? {
-        guard let v = obj[key], !(v is NSNull) else { return nil }
-        if let n = v as? NSNumber, let i = Int(exactly: n.doubleValue) { return i }
+    /// `obj[key]` as an Int (nil when absent or null); throws when not a whole number.
+    package static func int(_ obj: JSONValue?, _ key: String, _ path: String) throws -> Int? {
+        guard let v = obj?[key], !v.isNull else { return nil }
+        if let i = wholeNumber(v) { return i }
         throw BERTError(path: path, .invalidValue(key: key, reason: "expected an integer, found \(v)"))
     }
 
+    /// An integer, also when written with a fraction or exponent (12.0, 1e3), as Python writes some.
+    package static func wholeNumber(_ v: JSONValue) -> Int? {
+        if let i = v.integer { return i }
+        guard let d = v.double, d == d.rounded(), abs(d) < 9e18 else { return nil }
+        return Int(d)
+    }
+
     /// `obj[key]` as a Double (nil when absent or null).
-    package static func double(_ obj: [String: Any], _ key: String, _ path: String) throws -> Double? {
-        guard let v = obj[key], !(v is NSNull) else { return nil }
-        if let n = v as? NSNumber { return n.doubleValue }
+    package static func double(_ obj: JSONValue?, _ key: String, _ path: String) throws -> Double? {
+        guard let v = obj?[key], !v.isNull else { return nil }
+        if let d = v.double { return d }
         throw BERTError(path: path, .invalidValue(key: key, reason: "expected a number, found \(v)"))
     }
 
     /// `obj[key]` as a String (nil when absent or null). A special-token entry may also be an
     /// object with "content".
-    package static func string(_ obj: [String: Any], _ key: String, _ path: String) throws -> String? {
-        guard let v = obj[key], !(v is NSNull) else { return nil }
-        if let s = v as? String { return s }
-        if let o = v as? [String: Any], let s = o["content"] as? String { return s }
+    package static func string(_ obj: JSONValue?, _ key: String, _ path: String) throws -> String? {
+        guard let v = obj?[key], !v.isNull else { return nil }
+        if let s = v.string { return s }
+        if let s = v["content"]?.string { return s }
         throw BERTError(path: path, .invalidValue(key: key, reason: "expected a string, found \(v)"))
     }
 }

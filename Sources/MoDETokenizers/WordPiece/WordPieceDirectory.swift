@@ -1,4 +1,5 @@
 import Foundation
+import MoDEFormats
 
 /// Paths inside a Hugging Face model directory.
 package enum HFFiles {
@@ -15,13 +16,13 @@ extension WordPieceTokenizer {
     /// Chinese characters); special tokens from `tokenizer_config.json` / `special_tokens_map.json`.
     public static func load(directory: String) throws -> WordPieceTokenizer {
         let tcPath = HFFiles.join(directory, "tokenizer_config.json")
-        let tc = try HFJSON.optionalObject(tcPath) ?? [:]
+        let tc = try HFJSON.optionalObject(tcPath)
         let stmPath = HFFiles.join(directory, "special_tokens_map.json")
-        let stm = try HFJSON.optionalObject(stmPath) ?? [:]
+        let stm = try HFJSON.optionalObject(stmPath)
         func special(_ key: String, _ fallback: String) throws -> String {
             try HFJSON.string(tc, key, tcPath) ?? HFJSON.string(stm, key, stmPath) ?? fallback
         }
-        if let cls = tc["tokenizer_class"] as? String,
+        if let cls = tc?["tokenizer_class"]?.string,
            !["BertTokenizer", "BertTokenizerFast", "DistilBertTokenizer", "DistilBertTokenizerFast",
              "ElectraTokenizer", "ElectraTokenizerFast", "PreTrainedTokenizerFast"].contains(cls) {
             throw BERTError(path: tcPath, .unsupported("tokenizer_class \"\(cls)\" (only BERT's WordPiece tokenizer)"))
@@ -43,18 +44,19 @@ extension WordPieceTokenizer {
         if FileManager.default.fileExists(atPath: tjPath) {
             source = tjPath
             let tj = try HFJSON.object(tjPath)
-            guard let model = tj["model"] as? [String: Any] else {
+            guard let model = HFJSON.objectMember(tj, "model") else {
                 throw BERTError(path: tjPath, .invalidValue(key: "model", reason: "missing"))
             }
-            if let type = model["type"] as? String, type != "WordPiece" {
+            if let type = model["type"]?.string, type != "WordPiece" {
                 throw BERTError(path: tjPath, .unsupported("tokenizer model \"\(type)\" (only WordPiece)"))
             }
-            guard let vocab = model["vocab"] as? [String: Any] else {
+            guard let vocab = HFJSON.objectMember(model, "vocab")?.members else {
                 throw BERTError(path: tjPath, .invalidValue(key: "model.vocab", reason: "missing or not an object of token → id"))
             }
             vocabulary.reserveCapacity(vocab.count)
-            for (token, v) in vocab {
-                guard let n = v as? NSNumber, let id = Int32(exactly: n.doubleValue) else {
+            for entry in vocab {
+                let token = entry.key
+                guard let n = HFJSON.wholeNumber(entry.value), let id = Int32(exactly: n) else {
                     throw BERTError(path: tjPath, .invalidValue(key: "model.vocab", reason: "id of \"\(token)\" is not an integer"))
                 }
                 vocabulary.append((token, id))
@@ -62,20 +64,20 @@ extension WordPieceTokenizer {
             unk = try HFJSON.string(model, "unk_token", tjPath) ?? unk
             prefix = try HFJSON.string(model, "continuing_subword_prefix", tjPath) ?? prefix
             maxChars = try HFJSON.int(model, "max_input_chars_per_word", tjPath) ?? maxChars
-            if let n = tj["normalizer"] as? [String: Any] {
-                guard n["type"] as? String == "BertNormalizer" else {
-                    throw BERTError(path: tjPath, .unsupported("normalizer \"\(n["type"] ?? "?")\" (only BertNormalizer)"))
+            if let n = HFJSON.objectMember(tj, "normalizer") {
+                guard n["type"]?.string == "BertNormalizer" else {
+                    throw BERTError(path: tjPath, .unsupported("normalizer \(n["type"]?.description ?? "?") (only BertNormalizer)"))
                 }
                 cleanText = try HFJSON.bool(n, "clean_text", tjPath) ?? true
                 lowercase = try HFJSON.bool(n, "lowercase", tjPath)
                 stripAccents = try HFJSON.bool(n, "strip_accents", tjPath)
                 chinese = try HFJSON.bool(n, "handle_chinese_chars", tjPath)
             }
-            if let p = tj["pre_tokenizer"] as? [String: Any], p["type"] as? String != "BertPreTokenizer" {
-                throw BERTError(path: tjPath, .unsupported("pre_tokenizer \"\(p["type"] ?? "?")\" (only BertPreTokenizer)"))
+            if let p = HFJSON.objectMember(tj, "pre_tokenizer"), p["type"]?.string != "BertPreTokenizer" {
+                throw BERTError(path: tjPath, .unsupported("pre_tokenizer \(p["type"]?.description ?? "?") (only BertPreTokenizer)"))
             }
-            for entry in tj["added_tokens"] as? [[String: Any]] ?? [] {
-                guard let content = entry["content"] as? String, let n = entry["id"] as? NSNumber, let id = Int32(exactly: n.doubleValue) else {
+            for entry in tj["added_tokens"]?.elements ?? [] {
+                guard let content = entry["content"]?.string, let n = entry["id"].flatMap(HFJSON.wholeNumber), let id = Int32(exactly: n) else {
                     throw BERTError(path: tjPath, .invalidValue(key: "added_tokens", reason: "entry without content or integer id"))
                 }
                 added.append(BERTAddedToken(
@@ -92,11 +94,12 @@ extension WordPieceTokenizer {
 
         // tokenizer_config.json wins over the tokenizer.json normaliser, as in transformers.
         lowercase = try HFJSON.bool(tc, "do_lower_case", tcPath) ?? lowercase
-        if tc["strip_accents"] != nil { stripAccents = try HFJSON.bool(tc, "strip_accents", tcPath) }
+        if tc?["strip_accents"] != nil { stripAccents = try HFJSON.bool(tc, "strip_accents", tcPath) }
         chinese = try HFJSON.bool(tc, "tokenize_chinese_chars", tcPath) ?? chinese
-        if let decoder = tc["added_tokens_decoder"] as? [String: Any] {
-            for (key, value) in decoder {
-                guard let id = Int32(key), let entry = value as? [String: Any], let content = entry["content"] as? String else {
+        if let decoder = HFJSON.objectMember(tc, "added_tokens_decoder")?.members {
+            for member in decoder {
+                let (key, entry) = (member.key, member.value)
+                guard let id = Int32(key), entry.members != nil, let content = entry["content"]?.string else {
                     throw BERTError(path: tcPath, .invalidValue(key: "added_tokens_decoder", reason: "entry \"\(key)\" is not an id with content"))
                 }
                 if added.contains(where: { $0.content == content }) { continue }
