@@ -1,5 +1,4 @@
 import Foundation
-import MoDENN
 import MoDETensor
 import MoDEFormats
 

@@ -1,5 +1,4 @@
 import Foundation
-import MoDENN
 import Testing
 import MoDETensor
 import TestSupport

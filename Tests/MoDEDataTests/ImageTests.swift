@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 @testable import MoDEData
-import MoDENN
 import MoDETensor
 import TestSupport
 import MoDEFormats
