@@ -4,7 +4,7 @@ import Foundation
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the BLAS backend in use, its library path, thread count and CPU features (JSON with --json).")
+        abstract: "Print the BLAS backend in use, its library path, thread count and CPU features (JSON with --json, with the version).")
 
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
@@ -13,7 +13,7 @@ struct Info: ParsableCommand {
         let cpu = CPUFeatures.current
         if json {
             let obj: [String: Any] = [
-                "blas": blas.backend.rawValue, "blas_path": blas.path, "threads": blas.threads,
+                "version": modeVersion, "blas": blas.backend.rawValue, "blas_path": blas.path, "threads": blas.threads,
                 "cores": BLAS.availableCores(), "cpu": cpu.model, "cpu_vendor": cpu.vendor, "blas_preference": BLAS.defaultPreference().map(\.rawValue), "cpu_features": cpu.summary,
             ]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
