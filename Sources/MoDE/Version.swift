@@ -1,4 +1,5 @@
-/// The version of this package, shown by `mode --version` and recorded in the files it writes.
+/// The version of the MoDE library and the `mode` tool (semantic versioning), written in this one
+/// place: `mode --version`, `mode info`, and the run parameters record it.
 public enum MoDEVersion {
-    public static let current = "0.10.0"
+    public static let current = "0.1.0"
 }

@@ -7,13 +7,17 @@ struct Cluster: ParsableCommand {
         abstract: "Two-step balanced clustering of caption features into fine centres and coarse clusters (the data experts).",
         discussion: """
         Fit: mode cluster --features FEATDIR --fine 1024 --coarse 4 --out CLUSTERDIR
-        Fine step: balanced k-means with --fine centres on a seeded uniform sample (--sample, a \
-        fraction of all rows of all files in FEATDIR; 1 = all). Coarse step: balanced k-means with \
+        Fine step: balanced k-means with --fine centres on a seeded uniform sample of the rows of \
+        all files in FEATDIR. --sample: by default max(256 × --fine, 5% of the rows), capped at all \
+        rows; or a fraction in (0, 1] (1 = all), or a whole number of rows above 1. Under 39 \
+        sampled rows per fine centre (where FAISS warns) a warning goes to standard error and into \
+        clusters.json. Coarse step: balanced k-means with \
         --coarse clusters on the fine centres, each weighted by its cluster's size. Writes, into a \
         temporary folder renamed into place when complete:
           clusters.safetensors  fine_centres (m, D), coarse_centres (n, D), fine_to_coarse (m)
           clusters.json         sizes (fine centres and sample points per coarse cluster, sample \
-        points per fine centre, max/min), options, feature folder, model
+        points per fine centre, max/min), sample_rows (the rows sampled), options, feature folder, \
+        model, warnings
           report.md             size of every coarse cluster and, per coarse cluster, its largest \
         fine clusters with the sample captions nearest their centres
         Memory: the sample is fitted in memory when its matrix (sampled rows × D × 4 bytes) fits \
@@ -28,7 +32,7 @@ struct Cluster: ParsableCommand {
         Re-clusters the fine centres of coarse cluster C into --parts balanced groups: part 0 \
         keeps id C, further parts get ids n, n+1, …; every other cluster keeps its id and centre. \
         The fine centres do not change, so existing `mode assign` outputs stay valid. With \
-        --features (the folder clustered before) the same sample is drawn again for the report's \
+        --features (the folder clustered before) the same sample (sample_rows, seed) is drawn again for the report's \
         sizes and captions; without, sizes come from CLUSTERDIR/clusters.json.
         """)
 
@@ -36,7 +40,9 @@ struct Cluster: ParsableCommand {
     @Option(help: "Output folder (must not exist unless --force).") var out: String
     @Option(help: "Fine centres m.") var fine = 1024
     @Option(help: "Coarse clusters n (the number of experts).") var coarse = 4
-    @Option(help: "Fraction of all feature rows the fine step is fitted on, in (0, 1].") var sample = 0.05
+    @Option(help: ArgumentHelp("Rows the fine step is fitted on: a fraction in (0, 1] (1 = all) or a row count above 1; default auto: max(256 × --fine, 5%), at most all.",
+                               valueName: "fraction|rows"), transform: SampleSize.init(parsing:))
+    var sample: SampleSize?
     @Option(help: "Fine k-means iterations.") var iters = 50
     @Option(help: "Coarse k-means iterations.") var coarseIters = 100
     @Option(help: "Distance: euclidean (squared Euclidean) or cosine (spherical k-means).") var metric = ClusterMetric.euclidean
@@ -63,7 +69,6 @@ struct Cluster: ParsableCommand {
             guard features != nil else { throw ValidationError("give --features FEATDIR (or --clusters with --split)") }
             guard fine >= 1, coarse >= 1 else { throw ValidationError("--fine and --coarse must be at least 1") }
             guard coarse <= fine else { throw ValidationError("--coarse (\(coarse)) cannot exceed --fine (\(fine))") }
-            guard sample > 0, sample <= 1 else { throw ValidationError("--sample must lie in (0, 1]") }
             guard iters >= 1, coarseIters >= 1 else { throw ValidationError("--iters and --coarse-iters must be at least 1") }
             guard tol >= 0, tol < 1 else { throw ValidationError("--tol must lie in [0, 1)") }
             guard memoryMb >= 1 else { throw ValidationError("--memory-mb must be at least 1") }
@@ -90,18 +95,24 @@ struct Cluster: ParsableCommand {
             var o = ClusterOptions()
             o.fine = fine
             o.coarse = coarse
-            o.sample = sample
+            o.sample = sample ?? .automatic
             o.iterations = iters
             o.coarseIterations = coarseIters
             o.metric = metric.metric
             o.seed = seed
             o.tolerance = tol
             o.inMemoryBytes = memoryMb << 20
-            summary = try FeatureClustering.run(features: features ?? "", out: out, options: o, replace: force, progress: progress)
+            summary = try FeatureClustering.run(features: features ?? "", out: out, options: o, replace: force, progress: progress,
+                                                warn: { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) })
         }
         bar?.finish()
         try printJSONLine(summary.line)
     }
+}
+
+/// `--sample` values; the option parses with `SampleSize(parsing:)`, whose error says what is expected.
+extension SampleSize: ExpressibleByArgument {
+    public init?(argument: String) { try? self.init(parsing: argument) }
 }
 
 struct Assign: ParsableCommand {

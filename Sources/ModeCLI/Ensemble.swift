@@ -13,10 +13,14 @@ struct EnsembleCommand: ParsableCommand {
             or for retrieval its captions: the corpus for image→text, each query for text→image), \
             and each baseline alone. An ensemble sums the experts' cosine logits weighted by p.
 
-            OUT gets VARIANT/TASK.json (clip_benchmark's keys; VARIANT = expert-NAME, uniform, \
-            routed-METHOD, baseline-NAME), summary.csv (task × variant, main metric), routing.json \
-            (weights per task and method, nearest fine centres), report.md and charts/*.svg. Main \
-            metric: acc1 for classification, the mean of image and text recall@1 for retrieval.
+            OUT gets a folder per VARIANT (expert-NAME, uniform, routed-METHOD, baseline-NAME) holding \
+            clip_benchmark's result file of each task, {dataset}_{pretrained}_{model}_en_{task}.json \
+            with its keys only: pretrained = the variant, model = the architecture of its members \
+            (e.g. ViT-B-32; see `mode eval --help`); `clip_benchmark build OUT/*/` tabulates them. \
+            Also summary.csv (task × variant, main metric), skipped.csv (skipped samples per task and \
+            reason), routing.json (weights per task and method, nearest fine centres), report.md and \
+            charts/*.svg. Main metric: acc1 for classification, the mean of image and text recall@1 \
+            for retrieval.
             """)
 
     @Option(help: "Expert manifest (experts.json).") var experts: String

@@ -9,8 +9,17 @@ struct Eval: ParsableCommand {
             --tasks is a folder of task folders (or one task folder) in clip_benchmark's WebDataset \
             layout. Classification tasks report acc1, acc5 and mean_per_class_recall (class names × \
             templates, averaged normalised text embeddings); retrieval tasks report \
-            image_retrieval_recall@k and text_retrieval_recall@k for k = 1, 5, 10. Writes OUT/TASK.json \
-            (clip_benchmark's keys), OUT/summary.csv and OUT/summary.md, and prints the table.
+            image_retrieval_recall@k and text_retrieval_recall@k for k = 1, 5, 10; acc5 is NaN for \
+            tasks of fewer than 5 classes, as in clip_benchmark.
+
+            Writes, per task, clip_benchmark's result file \
+            OUT/{dataset}_{pretrained}_{model}_en_{task}.json with its keys only (dataset, model, \
+            pretrained, task, metrics, language): dataset = the task folder's name; model = the \
+            architecture (the preset named by --config or equal to the config, e.g. ViT-B-32, else a \
+            name built from its shape); pretrained = --checkpoint as given (in the file name, its last \
+            path component). `clip_benchmark build OUT` tabulates them. Also OUT/summary.csv and \
+            OUT/summary.md (samples and metrics per task), OUT/skipped.csv (skipped samples per task \
+            and reason); prints the table.
             """)
 
     @Option(help: "Model weights: a .safetensors file, checkpoint folder or run folder.") var checkpoint: String

@@ -82,7 +82,10 @@ import TestSupport
         #expect(p.terminationStatus == 0)
         #expect(printed.contains("routed-paper") && printed.contains("baseline-dense"))
         for v in ["expert-a", "expert-b", "uniform", "routed-paper", "routed-reference", "baseline-dense"] {
-            for t in tasks { #expect(FileManager.default.fileExists(atPath: dir.file("report/\(v)/\(t.name).json")), "\(v)/\(t.name)") }
+            for t in tasks {
+                let file = "\(v)/\(t.name)_\(v)_ViT-p16-w16x1-i32-e16-t16x1_en_\(t.kind.rawValue).json"  // see tinyMember
+                #expect(FileManager.default.fileExists(atPath: dir.file("report/" + file)), "\(file)")
+            }
         }
         for f in ["summary.csv", "routing.json", "report.md", "charts/routing-paper.svg", "charts/routing-reference.svg",
                   "charts/accuracy.svg", "charts/cluster-sizes.svg"] {

@@ -51,13 +51,16 @@ public struct MemberFeatures: Sendable {
     public var images: Tensor
     /// Classification: (classes, E) zero-shot classifier (unit rows); retrieval: (captions, E).
     public var texts: Tensor
+    /// The member's architecture (`Evaluation.modelName`), for result files.
+    public var model: String
     public var dim: Int { images.shape[1] }
 
-    public init(member: String, images: Tensor, texts: Tensor) {
+    public init(member: String, images: Tensor, texts: Tensor, model: String = "") {
         precondition(images.rank == 2 && texts.rank == 2 && images.shape[1] == texts.shape[1], "image and text features must share E")
         self.member = member
         self.images = images
         self.texts = texts
+        self.model = model
     }
 }
 
@@ -248,7 +251,8 @@ extension Ensemble {
             case .retrieval:
                 texts = try Evaluation.textFeatures(model: model, tokenizer: tokenizer, texts: data.captions, batch: batch)
             }
-            data.members.append(MemberFeatures(member: member.name, images: features, texts: texts))
+            data.members.append(MemberFeatures(member: member.name, images: features, texts: texts,
+                                               model: Evaluation.modelName(model.config, named: member.config)))
         }
         data.skipped = skipped
         return data
@@ -385,14 +389,16 @@ public enum Ensemble {
             }
             let routing = methods.contains(where: { $0 != "uniform" }) ? try route(data) : []
             let results = try score(data, variants: variants, expertNames: expertNames, baselineNames: baselineNames, routing: routing)
-            report.add(task: EnsembleReport.Task(name: task.name, kind: task.kind, samples: data.imageCount, texts: data.textCount),
+            report.add(task: EnsembleReport.Task(name: task.name, kind: task.kind, samples: data.imageCount, texts: data.textCount,
+                                                 skipped: data.skipped),
                        results: results, routing: routing)
             progress?(.scored(task: task.name, results: results))
         }
         return report
     }
 
-    /// Scores every variant on one task's data; results keyed by variant name.
+    /// Scores every variant on one task's data; results keyed by variant name (also their
+    /// pretrained; model: see `modelName(_:_:_:experts:)`).
     public static func score(_ data: EnsembleTaskData, variants: [EnsembleVariant], expertNames: [String], baselineNames: [String],
                              routing: [TaskRouting]) throws -> [String: TaskResult] {
         var out: [String: TaskResult] = [:]
@@ -400,7 +406,7 @@ public enum Ensemble {
             let w = try weights(for: v, experts: expertNames.count, baselines: baselineNames.count, expertNames: expertNames,
                                 baselineNames: baselineNames, routing: routing, task: data.task)
             try EnsembleScoring.validate(w, for: data, variant: v.name)
-            out[v.name] = TaskResult(dataset: data.task, model: v.name, task: data.kind.rawValue,
+            out[v.name] = TaskResult(dataset: data.task, model: modelName(v, w, data, experts: expertNames.count), pretrained: v.name, task: data.kind.rawValue,
                                      metrics: EnsembleScoring.metrics(data, w), samples: data.imageCount, skipped: data.skipped)
         }
         return out

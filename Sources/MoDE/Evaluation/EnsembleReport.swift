@@ -25,8 +25,10 @@ public struct EnsembleReport: Sendable, Codable {
         /// Usable images, and texts (classes or captions).
         public var samples: Int
         public var texts: Int
-        public init(name: String, kind: BenchmarkTask.Kind, samples: Int, texts: Int) {
-            self.name = name; self.kind = kind; self.samples = samples; self.texts = texts
+        /// Samples skipped, by reason.
+        public var skipped: [String: Int]
+        public init(name: String, kind: BenchmarkTask.Kind, samples: Int, texts: Int, skipped: [String: Int] = [:]) {
+            self.name = name; self.kind = kind; self.samples = samples; self.texts = texts; self.skipped = skipped
         }
     }
 
@@ -83,8 +85,9 @@ public struct EnsembleReport: Sendable, Codable {
     public static let accuracyChart = "\(chartFolder)/accuracy.svg"
     public static let clusterChart = "\(chartFolder)/cluster-sizes.svg"
 
-    /// Writes (atomically) into `directory`: VARIANT/TASK.json (clip_benchmark shape),
-    /// summary.csv, routing.json, report.md and charts/*.svg.
+    /// Writes (atomically) into `directory`: VARIANT/ holding clip_benchmark's result file of
+    /// each task (`TaskResult.fileName`; pretrained = the variant), summary.csv, skipped.csv
+    /// (`TaskResult.skippedCSV`), routing.json, report.md and charts/*.svg.
     public func write(to directory: String) throws {
         let fm = FileManager.default
         func path(_ rel: String) -> String { (directory as NSString).appendingPathComponent(rel) }
@@ -95,10 +98,11 @@ public struct EnsembleReport: Sendable, Codable {
             try fm.createDirectory(atPath: path(v.name), withIntermediateDirectories: true)
             for t in tasks {
                 guard let r = results[v.name]?[t.name] else { continue }
-                try AtomicFile.write(enc.encode(r), to: path("\(v.name)/\(Ensemble.safeName(t.name)).json"))
+                try AtomicFile.write(r.clipBenchmarkJSON(), to: path("\(v.name)/\(r.fileName)"))
             }
         }
         try AtomicFile.write(Data(summaryCSV().utf8), to: path("summary.csv"))
+        try AtomicFile.write(Data(TaskResult.skippedCSV(tasks.map { ($0.name, $0.skipped) }).utf8), to: path(TaskResult.skippedFile))
         try AtomicFile.write(enc.encode(routingFile()), to: path("routing.json"))
         for m in routedMethods { try AtomicFile.write(Data(routingSVG(m).utf8), to: path(Self.routingChart(m))) }
         try AtomicFile.write(Data(accuracySVG().utf8), to: path(Self.accuracyChart))
@@ -262,7 +266,7 @@ public struct EnsembleReport: Sendable, Codable {
             row += " " + (m != nil && m == bestMean ? "**\(Self.pct(m))**" : Self.pct(m)) + " |\n"
             s += row
         }
-        s += "\nBold: the best in each column. Full metrics per variant: `VARIANT/TASK.json`; the table as fractions: `summary.csv`.\n\n"
+        s += "\nBold: the best in each column. Full metrics per variant: `VARIANT/*.json` (clip_benchmark's result files); the table as fractions: `summary.csv`.\n\n"
         s += "## How routed MoDE compares\n\n" + comparison() + "\n\n"
         s += "![Results per task](\(Self.accuracyChart))\n\n"
         if !routedMethods.isEmpty {
@@ -289,9 +293,10 @@ public struct EnsembleReport: Sendable, Codable {
         s += "## Experts\n\n| expert | fine clusters | samples seen |\n| --- | ---: | ---: |\n"
         for e in experts { s += "| \(Self.cell(e.name)) | \(e.fineCentres) | \(e.samplesSeen > 0 ? String(e.samplesSeen) : "–") |\n" }
         s += "\n![Cluster sizes](\(Self.clusterChart))\n\n"
-        s += "## Tasks\n\n| task | kind | images | texts |\n| --- | --- | ---: | ---: |\n"
+        s += "## Tasks\n\n| task | kind | images | texts | skipped |\n| --- | --- | ---: | ---: | --- |\n"
         for t in tasks {
-            s += "| \(Self.cell(t.name)) | \(t.kind == .classification ? "classification" : "retrieval") | \(t.samples) | \(t.texts) |\n"
+            let skipped = t.skipped.isEmpty ? "0" : t.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            s += "| \(Self.cell(t.name)) | \(t.kind == .classification ? "classification" : "retrieval") | \(t.samples) | \(t.texts) | \(Self.cell(skipped)) |\n"
         }
         return s
     }

@@ -6,16 +6,29 @@ import MoDETensor
 import MoDETokenizers
 import MoDEFormats
 
-/// One task's result in clip_benchmark's JSON shape.
+/// One task's result. Its file (`clipBenchmarkJSON`, named `fileName`) holds exactly what
+/// `clip_benchmark eval` writes: dataset, model, pretrained, task, metrics, language.
+/// `samples` and `skipped` are not part of it (the summary files carry them).
 public struct TaskResult: Codable, Sendable {
     public var dataset: String
+    /// The architecture (see `Evaluation.modelName`).
     public var model: String
+    /// The weights: `mode eval`'s checkpoint as given; in an ensemble report, the variant.
+    public var pretrained: String
     public var task: String
     public var metrics: [String: Double]
-    /// Images evaluated, and samples skipped by reason (undecodable images, bad labels…).
-    public var samples: Int
-    public var skipped: [String: Int]
     public var language = "en"
+    /// Images evaluated, and samples skipped by reason (undecodable images, bad labels…).
+    public var samples = 0
+    public var skipped: [String: Int] = [:]
+
+    enum CodingKeys: String, CodingKey { case dataset, model, pretrained, task, metrics, language }
+
+    public init(dataset: String, model: String, pretrained: String, task: String, metrics: [String: Double],
+                samples: Int = 0, skipped: [String: Int] = [:], language: String = "en") {
+        self.dataset = dataset; self.model = model; self.pretrained = pretrained; self.task = task
+        self.metrics = metrics; self.samples = samples; self.skipped = skipped; self.language = language
+    }
 }
 
 /// Zero-shot evaluation of a CLIP model on clip_benchmark task folders.
@@ -65,8 +78,9 @@ public enum Evaluation {
     }
 
     /// Evaluates `task`: classification → acc1, acc5, mean_per_class_recall; retrieval →
-    /// image_retrieval_recall@k and text_retrieval_recall@k for k = 1, 5, 10.
-    public static func evaluate(model: CLIPModel, tokenizer: CLIPTokenizer, task: BenchmarkTask, modelName: String,
+    /// image_retrieval_recall@k and text_retrieval_recall@k for k = 1, 5, 10. `modelName` and
+    /// `pretrained` become the result's model and pretrained.
+    public static func evaluate(model: CLIPModel, tokenizer: CLIPTokenizer, task: BenchmarkTask, modelName: String, pretrained: String,
                                 batch: Int = 64, progress: ((Int, Int) -> Void)? = nil) throws -> TaskResult {
         let (samples, stats) = try task.samples()
         var skipped: [String: Int] = [:]
@@ -95,14 +109,15 @@ public enum Evaluation {
             let t = try textFeatures(model: model, tokenizer: tokenizer, texts: captions, batch: batch)
             metrics = retrievalRecalls(images: features.data, texts: t.data, imageCount: n, owner: owner, dim: e)
         }
-        return TaskResult(dataset: task.name, model: modelName, task: task.kind.rawValue, metrics: metrics,
+        return TaskResult(dataset: task.name, model: modelName, pretrained: pretrained, task: task.kind.rawValue, metrics: metrics,
                           samples: n, skipped: skipped)
     }
 
-    /// clip_benchmark's classification metrics (acc1, acc5, mean_per_class_recall) of logits (n, classes).
+    /// clip_benchmark's classification metrics (acc1, acc5, mean_per_class_recall) of logits
+    /// (n, classes); acc5 is NaN with fewer than 5 classes, as clip_benchmark reports it.
     public static func classificationMetrics(logits: UnsafePointer<Float>, labels: [Int], classes c: Int) -> [String: Double] {
         ["acc1": ZeroShotMetrics.topKAccuracy(logits: logits, labels: labels, classes: c, k: 1),
-         "acc5": ZeroShotMetrics.topKAccuracy(logits: logits, labels: labels, classes: c, k: min(5, c)),
+         "acc5": c >= 5 ? ZeroShotMetrics.topKAccuracy(logits: logits, labels: labels, classes: c, k: 5) : .nan,
          "mean_per_class_recall": ZeroShotMetrics.meanPerClassRecall(logits: logits, labels: labels, classes: c)]
     }
 
@@ -191,13 +206,14 @@ public enum Evaluation {
         return metrics
     }
 
-    /// Writes OUT/NAME.json per task, OUT/summary.csv and OUT/summary.md (atomically).
+    /// Writes into `out` (atomically) clip_benchmark's result file of every task
+    /// (`TaskResult.fileName`), summary.csv and summary.md (samples and metrics per task; acc5
+    /// undefined: nan, –) and skipped.csv (`TaskResult.skippedCSV`). Only the result files end
+    /// in .json, so `clip_benchmark build OUT` reads exactly them.
     public static func writeReport(_ results: [TaskResult], to out: String) throws {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         for r in results {
-            try AtomicFile.write(enc.encode(r), to: (out as NSString).appendingPathComponent(r.dataset + ".json"))
+            try AtomicFile.write(r.clipBenchmarkJSON(), to: (out as NSString).appendingPathComponent(r.fileName))
         }
         let order = ["acc1", "acc5", "mean_per_class_recall"]
         let keys = Array(Set(results.flatMap { $0.metrics.keys })).sorted { a, b in
@@ -212,11 +228,13 @@ public enum Evaluation {
         var md = "| dataset | task | samples | " + keys.joined(separator: " | ") + " |\n"
         md += "| --- | --- | ---: |" + String(repeating: " ---: |", count: keys.count) + "\n"
         for r in results {
-            let vals = keys.map { r.metrics[$0].map { String(format: "%.4f", $0) } ?? "" }
+            let vals = keys.map { r.metrics[$0].map { $0.isFinite ? String(format: "%.4f", $0) : "nan" } ?? "" }
             csv += "\(r.dataset),\(r.task),\(r.samples)," + vals.joined(separator: ",") + "\n"
-            md += "| \(r.dataset) | \(r.task) | \(r.samples) | " + vals.map { $0.isEmpty ? "–" : $0 }.joined(separator: " | ") + " |\n"
+            md += "| \(r.dataset) | \(r.task) | \(r.samples) | " + vals.map { $0.isEmpty || $0 == "nan" ? "–" : $0 }.joined(separator: " | ") + " |\n"
         }
         try AtomicFile.write(Data(csv.utf8), to: (out as NSString).appendingPathComponent("summary.csv"))
         try AtomicFile.write(Data(md.utf8), to: (out as NSString).appendingPathComponent("summary.md"))
+        try AtomicFile.write(Data(TaskResult.skippedCSV(results.map { ($0.dataset, $0.skipped) }).utf8),
+                             to: (out as NSString).appendingPathComponent(TaskResult.skippedFile))
     }
 }

@@ -15,16 +15,19 @@ public enum EvaluationRun {
 
     /// Evaluates `checkpoint` (a file, hub, checkpoint or run folder; `config` as in
     /// `CLIPModel.load`) on every task of `tasks` (a folder of task folders, or one; `only`
-    /// picks one), writes the report into `out`, and returns the results.
+    /// picks one), writes the report into `out`, and returns the results. Result files name the
+    /// architecture as clip_benchmark's `model` and the checkpoint as its `pretrained`.
     public static func run(checkpoint: String, config: String?, tasks: String, only: String? = nil, out: String, batch: Int = 64,
                            events: (Event) -> Void = { _ in }) throws -> [TaskResult] {
         guard batch > 0 else { throw DataError.invalid(tasks, "--batch must be positive") }
         let model = try CheckpointStore.loadModel(checkpoint, config: config)
         let tokenizer = try CLIPTokenizer()
+        let modelName = Evaluation.modelName(model.config, named: config)
         var results: [TaskResult] = []
         for t in try BenchmarkTask.discover(tasks, only: only) {
             let r = try withoutActuallyEscaping(events) { events in
-                try Evaluation.evaluate(model: model, tokenizer: tokenizer, task: t, modelName: checkpoint, batch: batch) { done, total in
+                try Evaluation.evaluate(model: model, tokenizer: tokenizer, task: t, modelName: modelName, pretrained: checkpoint,
+                                        batch: batch) { done, total in
                     events(.encoding(task: t.name, done: done, total: total))
                 }
             }

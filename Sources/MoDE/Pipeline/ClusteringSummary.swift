@@ -25,6 +25,8 @@ public struct ClusteringSummary: VersionedFile, Equatable, Sendable {
     public var fineObjective: Double?
     /// Set when this clustering splits a coarse cluster of another.
     public var split: Split?
+    /// Warnings about the fit (too few sampled rows per fine centre).
+    public var warnings: [String]
 
     // What came out.
     public var fine: Int
@@ -73,7 +75,7 @@ public struct ClusteringSummary: VersionedFile, Equatable, Sendable {
 
     /// A summary with what was clustered; `setSizes` fills the results.
     public init(features: String?, model: String?, pooling: String?, featureRows: Int?, featureFiles: Int?, sampleRows: Int,
-                streamed: Bool, options: ClusterOptions, fineFitSizes: [Double]?, fineObjective: Double?) {
+                streamed: Bool, options: ClusterOptions, fineFitSizes: [Double]?, fineObjective: Double?, warnings: [String] = []) {
         self.features = features
         self.model = model
         self.pooling = pooling
@@ -84,6 +86,7 @@ public struct ClusteringSummary: VersionedFile, Equatable, Sendable {
         self.options = options
         self.fineFitSizes = fineFitSizes
         self.fineObjective = fineObjective
+        self.warnings = warnings
         fine = 0
         coarse = 0
         dimension = 0
@@ -94,7 +97,7 @@ public struct ClusteringSummary: VersionedFile, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", features, model, pooling, featureRows = "feature_rows", featureFiles = "feature_files"
-        case sampleRows = "sample_rows", streamed, options, fineFitSizes = "fine_fit_sizes", fineObjective = "fine_objective", split
+        case sampleRows = "sample_rows", streamed, options, fineFitSizes = "fine_fit_sizes", fineObjective = "fine_objective", split, warnings
         case fine, coarse, dimension, metric, finePerCoarse = "fine_per_coarse", fineToCoarse = "fine_to_coarse"
         case samplePerFine = "sample_per_fine", samplePerCoarse = "sample_per_coarse", coarseSizeMaxOverMin = "coarse_size_max_over_min"
     }
@@ -112,6 +115,7 @@ public struct ClusteringSummary: VersionedFile, Equatable, Sendable {
         fineFitSizes = try c.decodeIfPresent([Double].self, forKey: .fineFitSizes)
         fineObjective = try c.decodeIfPresent(Double.self, forKey: .fineObjective)
         split = try c.decodeIfPresent(Split.self, forKey: .split)
+        warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
         fine = try c.decode(Int.self, forKey: .fine)
         coarse = try c.decode(Int.self, forKey: .coarse)
         dimension = try c.decode(Int.self, forKey: .dimension)
@@ -136,6 +140,7 @@ public struct ClusteringSummary: VersionedFile, Equatable, Sendable {
         try c.encodeIfPresent(fineFitSizes, forKey: .fineFitSizes)
         try c.encodeIfPresent(fineObjective, forKey: .fineObjective)
         try c.encodeIfPresent(split, forKey: .split)
+        try c.encode(warnings, forKey: .warnings)
         try c.encode(fine, forKey: .fine)
         try c.encode(coarse, forKey: .coarse)
         try c.encode(dimension, forKey: .dimension)
@@ -158,7 +163,7 @@ extension ClusterOptions: Codable {
         self.init()
         fine = try c.decode(Int.self, forKey: .fine)
         coarse = try c.decode(Int.self, forKey: .coarse)
-        sample = try c.decode(Double.self, forKey: .sample)
+        sample = try c.decode(SampleSize.self, forKey: .sample)
         iterations = try c.decode(Int.self, forKey: .iterations)
         coarseIterations = try c.decode(Int.self, forKey: .coarseIterations)
         metric = try c.decode(Metric.self, forKey: .metric)
@@ -176,5 +181,28 @@ extension ClusterOptions: Codable {
         try c.encode(metric, forKey: .metric)
         try c.encode(seed, forKey: .seed)
         try c.encode(tolerance, forKey: .tolerance)
+    }
+}
+
+/// `options.sample` of clusters.json: "auto", the fraction, or the row count, as on the command line.
+extension SampleSize: Codable {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let s = try? c.decode(String.self) {
+            self = try SampleSize(parsing: s)
+        } else if let n = try? c.decode(Int.self) {
+            self = n == 1 ? .fraction(1) : .rows(n)
+        } else {
+            self = .fraction(try c.decode(Double.self))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .automatic: try c.encode("auto")
+        case .fraction(let x): try c.encode(x)
+        case .rows(let n): try c.encode(n)
+        }
     }
 }

@@ -10,8 +10,8 @@ public struct ClusterOptions: Sendable, Equatable {
     public var fine = 1024
     /// Coarse clusters n (the data experts).
     public var coarse = 4
-    /// Fraction of all feature rows the fine step is fitted on (1 = all).
-    public var sample = 0.05
+    /// Feature rows the fine step is fitted on (default: `SampleSize.automatic`).
+    public var sample: SampleSize = .automatic
     /// Fine k-means iterations (passes when streaming).
     public var iterations = 50
     /// Coarse k-means iterations.
@@ -49,6 +49,8 @@ public struct ClusterSummary: Sendable {
     public var sampleRows: Int
     public var streamed: Bool
     public var seconds: Double
+    /// Warnings about the fit (too few sampled rows per fine centre), also in clusters.json.
+    public var warnings: [String] = []
 
     /// The JSON line of `mode cluster`.
     public struct Line: Codable, Sendable, Equatable {
@@ -60,9 +62,10 @@ public struct ClusterSummary: Sendable {
         public var samplePerCoarse: [Int]
         public var streamed: Bool
         public var seconds: Double
+        public var warnings: [String]
 
         enum CodingKeys: String, CodingKey {
-            case out, fine, coarse, sampleRows = "sample_rows", samplePerCoarse = "sample_per_coarse", streamed, seconds
+            case out, fine, coarse, sampleRows = "sample_rows", samplePerCoarse = "sample_per_coarse", streamed, seconds, warnings
         }
     }
 
@@ -73,7 +76,7 @@ public struct ClusterSummary: Sendable {
             for (f, c) in hierarchy.fineToCoarse.enumerated() { sizes[Int(c)] += perFine[f] }
         }
         return Line(out: directory, fine: hierarchy.fineCount, coarse: hierarchy.coarseCount, sampleRows: sampleRows,
-                    samplePerCoarse: sizes, streamed: streamed, seconds: (seconds * 100).rounded() / 100)
+                    samplePerCoarse: sizes, streamed: streamed, seconds: (seconds * 100).rounded() / 100, warnings: warnings)
     }
 }
 
@@ -97,9 +100,10 @@ public enum FeatureClustering {
     /// `replace`). Memory: the sample in memory when it fits `options.inMemoryBytes`
     /// (s × D × 4 bytes, plus ~100 bytes a row of work space), else streamed: one chunk, the
     /// initial-centre reservoir (max(32m, 4096) rows) and m × D, re-reading the files each pass.
+    /// `warn` hears each warning (too few sampled rows per centre) before the fit.
     @discardableResult
     public static func run(features: String, out: String, options: ClusterOptions, replace: Bool = false,
-                           progress: ((ClusterProgress) -> Void)? = nil) throws -> ClusterSummary {
+                           progress: ((ClusterProgress) -> Void)? = nil, warn: ((String) -> Void)? = nil) throws -> ClusterSummary {
         let start = Date()
         try checkOutput(out, replace: replace)
         guard options.fine >= 1, options.coarse >= 1 else { throw PipelineError.invalid("--fine and --coarse must be at least 1") }
@@ -109,10 +113,13 @@ public enum FeatureClustering {
         let folder = try FeatureDirectory(path: features)
         let infos = try folder.infos()
         try checkSameModel(infos)
-        let sample = try FeatureSample(infos: infos, fraction: options.sample, seed: options.seed)
+        let wanted = try options.sample.rows(total: infos.reduce(0) { $0 + $1.rows }, fine: options.fine)
+        let sample = try FeatureSample(infos: infos, rows: wanted, seed: options.seed)
         guard sample.count >= options.fine else {
             throw PipelineError.invalid("cannot form \(options.fine) fine clusters from \(sample.count) sampled rows (--sample \(options.sample) of \(sample.totalRows) rows in \(features)); raise --sample or lower --fine")
         }
+        let warnings = SampleSize.warning(rows: sample.count, fine: options.fine).map { [$0] } ?? []
+        warnings.forEach { warn?($0) }
         let d = sample.dimension
         let fineOptions = KMeansOptions(iterations: options.iterations, seed: options.seed, balanceTolerance: options.tolerance,
                                         metric: options.metric)
@@ -156,16 +163,16 @@ public enum FeatureClustering {
         let info = ClusteringSummary(features: features, model: infos[0].model, pooling: infos[0].pooling,
                                      featureRows: sample.totalRows, featureFiles: infos.count, sampleRows: sample.count,
                                      streamed: streamed, options: options, fineFitSizes: fit.sizes.map { Double($0) },
-                                     fineObjective: fit.objectives.last ?? 0)
+                                     fineObjective: fit.objectives.last ?? 0, warnings: warnings)
         try writeOutputs(out, hierarchy: hierarchy, samplePerFine: nearest.counts, examples: captions, info: info, replace: replace)
         return ClusterSummary(directory: out, hierarchy: hierarchy, samplePerFine: nearest.counts, sampleRows: sample.count,
-                              streamed: streamed, seconds: Date().timeIntervalSince(start))
+                              streamed: streamed, seconds: Date().timeIntervalSince(start), warnings: warnings)
     }
 
     /// Re-clusters the fine centres of coarse cluster `cluster` of the clustering in `clusters`
     /// into `parts` balanced groups: part 0 keeps id `cluster`, part p gets id n + p − 1; other
     /// clusters keep their ids and centres. With `features` (the folder clustered before), the
-    /// same sample is drawn again for the report's sizes and captions.
+    /// same sample (its recorded row count and seed) is drawn again for the report's sizes and captions.
     public static func split(clusters: String, cluster: Int, parts: Int, out: String, features: String? = nil,
                              replace: Bool = false, progress: ((ClusterProgress) -> Void)? = nil) throws -> ClusterSummary {
         let start = Date()
@@ -216,7 +223,8 @@ public enum FeatureClustering {
             guard infos[0].dimension == d else {
                 throw PipelineError.badFile(path: infos[0].path, reason: "feature width \(infos[0].dimension) differs from the clustering's \(d)")
             }
-            let sample = try FeatureSample(infos: infos, fraction: saved.sample, seed: opts.seed)
+            let sample = try FeatureSample(redrawing: infos, folder: features, featureRows: previous.featureRows,
+                                           sampleRows: previous.sampleRows, fraction: nil, seed: opts.seed)
             let nearest = try NearestSummary(hierarchy: hierarchy, examples: 3) { body in try sample.forEachChunk(body) }
             samplePerFine = nearest.counts
             captions = try nearest.exampleCaptions(infos: infos)

@@ -4,6 +4,76 @@ import MoDENN
 import MoDETensor
 import MoDEFormats
 
+/// How many feature rows `mode cluster` fits the fine centres on.
+public enum SampleSize: Sendable, Equatable, CustomStringConvertible {
+    /// The default: at least `minimumPerCentre` rows per fine centre and at least
+    /// `defaultFraction` of all rows, capped at all rows.
+    case automatic
+    /// round(fraction × N) rows, 0 < fraction ≤ 1 (1 = all).
+    case fraction(Double)
+    /// This many rows (> 1), capped at all rows.
+    case rows(Int)
+
+    public static let minimumPerCentre = 256
+    public static let defaultFraction = 0.05
+    /// Rows per fine centre below which the centres are poorly estimated (FAISS warns there).
+    public static let warningPerCentre = 39
+
+    /// Parses `--sample`: a fraction 0 < x ≤ 1 (e.g. 0.05; 1 = all rows), a whole number of
+    /// rows > 1 (e.g. 50000), or "auto"; the error says what is expected.
+    public init(parsing text: String) throws {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        let bad = PipelineError.invalid("'\(text)' is neither a fraction of the rows in (0, 1] (e.g. 0.05; 1 = all) nor a whole number of rows above 1 (e.g. 50000)")
+        if t == "auto" {
+            self = .automatic
+        } else if !t.isEmpty, t.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            guard let n = Int(t), n >= 1 else { throw bad }
+            self = n == 1 ? .fraction(1) : .rows(n)
+        } else if let x = Double(t), x.isFinite, x > 0, x <= 1 {
+            self = .fraction(x)
+        } else {
+            throw bad
+        }
+    }
+
+    /// The rows to sample of `total` for `fine` centres.
+    public func rows(total: Int, fine: Int) throws -> Int {
+        switch self {
+        case .automatic:
+            let byFraction = Int((Self.defaultFraction * Double(total)).rounded())
+            return min(total, max(Self.minimumPerCentre * fine, byFraction))
+        case .fraction(let x):
+            guard x > 0, x <= 1 else { throw PipelineError.invalid("sample fraction must lie in (0, 1], got \(x)") }
+            return x >= 1 ? total : min(total, Int((x * Double(total)).rounded()))
+        case .rows(let n):
+            guard n > 1 else { throw PipelineError.invalid("sample row count must exceed 1, got \(n)") }
+            return min(total, n)
+        }
+    }
+
+    /// The warning for fitting `fine` centres on `rows` rows, or nil when there are enough.
+    public static func warning(rows: Int, fine: Int) -> String? {
+        guard fine > 0, rows < warningPerCentre * fine else { return nil }
+        return String(format: "%d sampled rows for %d fine centres is %.1f per centre, under %d (where FAISS warns): the centres are poorly estimated; raise --sample or lower --fine",
+                      rows, fine, Double(rows) / Double(fine), warningPerCentre)
+    }
+
+    /// As given on the command line ("auto", the fraction, or the row count).
+    public var description: String {
+        switch self {
+        case .automatic: "auto"
+        case .fraction(let x): x == 1 ? "1" : "\(x)"
+        case .rows(let n): "\(n)"
+        }
+    }
+}
+
+/// Literals read as on the command line: 1 is all rows, another integer a row count, a float a fraction.
+extension SampleSize: ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral {
+    public init(integerLiteral n: Int) { self = n == 1 ? .fraction(1) : .rows(n) }
+    public init(floatLiteral x: Double) { self = .fraction(x) }
+}
+
 /// A seeded uniform sample of the rows of a feature folder, kept as row indices per file (4
 /// bytes per sampled row), and read back chunk by chunk from the files when needed.
 public struct FeatureSample {
@@ -16,12 +86,20 @@ public struct FeatureSample {
     /// Rows in all files (N).
     public let totalRows: Int
 
-    /// Exactly round(fraction × N) rows (all when fraction ≥ 1), every subset of that size
-    /// equally likely (selection sampling in one pass over the row counts), fixed by `seed`.
+    /// Exactly round(fraction × N) rows (all when fraction ≥ 1); see `init(infos:rows:seed:)`.
     public init(infos: [FeatureFileInfo], fraction: Double, seed: UInt64) throws {
         guard fraction > 0, fraction <= 1 else { throw PipelineError.invalid("sample fraction must lie in (0, 1], got \(fraction)") }
         let total = infos.reduce(0) { $0 + $1.rows }
-        let wanted = fraction >= 1 ? total : min(total, Int((fraction * Double(total)).rounded()))
+        try self.init(infos: infos, rows: try SampleSize.fraction(fraction).rows(total: total, fine: 1), seed: seed)
+    }
+
+    /// Exactly `wanted` rows (all when `wanted` ≥ N), every subset of that size equally likely
+    /// (selection sampling in one pass over the row counts), fixed by `seed` and `wanted`: the
+    /// same count and seed on the same files draw the same rows.
+    public init(infos: [FeatureFileInfo], rows wanted: Int, seed: UInt64) throws {
+        guard wanted >= 0 else { throw PipelineError.invalid("cannot sample \(wanted) rows") }
+        let total = infos.reduce(0) { $0 + $1.rows }
+        let wanted = min(wanted, total)
         var rng = SeededRNG(seed: seed)
         var chosen = 0, seen = 0
         var rows: [[Int32]] = []
@@ -45,6 +123,19 @@ public struct FeatureSample {
         self.rows = rows
         self.count = rows.reduce(0) { $0 + $1.count }
         self.totalRows = total
+    }
+
+    /// The sample a clustering was fitted on, drawn again from the files of `folder`: its
+    /// `sampleRows` (clusters.json's sample_rows; from older files without it, `fraction` of
+    /// the rows) with `seed`. Throws unless the folder still holds `featureRows` rows.
+    public init(redrawing infos: [FeatureFileInfo], folder: String, featureRows: Int?, sampleRows: Int?, fraction: Double?,
+                seed: UInt64) throws {
+        let total = infos.reduce(0) { $0 + $1.rows }
+        if let featureRows, featureRows != total {
+            throw PipelineError.invalid("\(folder) holds \(total) feature rows, but the clustering sampled from \(featureRows): pass the folder clustered before")
+        }
+        let wanted = try sampleRows ?? SampleSize.fraction(fraction ?? SampleSize.defaultFraction).rows(total: total, fine: 1)
+        try self.init(infos: infos, rows: wanted, seed: seed)
     }
 
     /// Feature width D.
