@@ -1,4 +1,5 @@
 import Foundation
+import MoDEFormats
 
 /// Writes a ustar archive (pax `x` records for names longer than 100 bytes) to a file, member by
 /// member. `finish()` writes the end blocks, fsyncs and renames the temporary file onto `path`,
@@ -14,7 +15,7 @@ public final class TarWriter {
     public init(path: String) throws {
         self.path = path
         tmpPath = path + ".tmp-\(getpid())"
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = FilePaths.parent(path)
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         guard FileManager.default.createFile(atPath: tmpPath, contents: nil) else {
             throw DataError.unreadable(tmpPath, "cannot create file")

@@ -59,3 +59,17 @@ import TestSupport
         #expect(AtomicFile.directoryOf("x") == "." && AtomicFile.directoryOf("/x") == "/" && AtomicFile.directoryOf("a/b/c") == "a/b")
     }
 }
+
+@Suite struct FilePathsTests {
+    /// Expected values as POSIX dirname/basename give them (and NSString for paths it handles).
+    @Test func parentAndLastComponent() {
+        let cases: [(String, String, String)] = [
+            ("a/b/c", "a/b", "c"), ("a/b/", "a", "b"), ("/c", "/", "c"), ("c", "", "c"), ("c/", "", "c"),
+            ("/", "/", "/"), ("./c", ".", "c"), ("a//b", "a", "b"), ("/a/b.json", "/a", "b.json"),
+        ]
+        for (path, parent, last) in cases {
+            #expect(FilePaths.parent(path) == parent, "\(path)")
+            #expect(FilePaths.lastComponent(path) == last, "\(path)")
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import MoDEFormats
 import MoDEData
 import MoDEModels
 import MoDETokenizers
@@ -115,7 +116,7 @@ public enum EnsembleRun {
         var name = (path as NSString).lastPathComponent
         if name.hasSuffix(".safetensors") {
             let stem = (name as NSString).deletingPathExtension
-            let parent = ((path as NSString).deletingLastPathComponent as NSString).lastPathComponent
+            let parent = (FilePaths.parent(path) as NSString).lastPathComponent
             let generic = ["model", (CLIPModel.openCLIPModelFile as NSString).deletingPathExtension].contains(stem)
             name = generic && !parent.isEmpty ? parent : stem
         }

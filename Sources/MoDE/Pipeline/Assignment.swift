@@ -250,7 +250,7 @@ public struct AssignmentSet: Sendable {
     /// (`parent_stem`, used when base names collide) if present, else its base stem.
     func map(for shard: String) -> KeyTable? {
         let stem = baseStem(shard)
-        let parent = ((shard as NSString).deletingLastPathComponent as NSString).lastPathComponent
+        let parent = (FilePaths.parent(shard) as NSString).lastPathComponent
         if !parent.isEmpty, let m = byStem[parent + "_" + stem] { return m }
         return byStem[stem]
     }

@@ -268,7 +268,7 @@ public enum FeatureClustering {
     static func writeOutputs(_ out: String, hierarchy: ClusterHierarchy, samplePerFine: [Int]?, examples: [[String]]?,
                              info: ClusteringSummary, replace: Bool) throws {
         let fm = FileManager.default
-        let parent = (out as NSString).deletingLastPathComponent
+        let parent = FilePaths.parent(out)
         let name = (out as NSString).lastPathComponent
         let base = parent.isEmpty ? "." : parent
         try fm.createDirectory(atPath: base, withIntermediateDirectories: true)

@@ -31,7 +31,7 @@ public func shardStem(_ path: String, among: [String] = []) -> String {
     let stem = baseStem(path)
     let collides = among.contains { $0 != path && baseStem($0) == stem }
     guard collides else { return stem }
-    let parent = ((path as NSString).deletingLastPathComponent as NSString).lastPathComponent
+    let parent = (FilePaths.parent(path) as NSString).lastPathComponent
     return parent.isEmpty ? stem : parent + "_" + stem
 }
 

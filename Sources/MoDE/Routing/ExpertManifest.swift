@@ -249,7 +249,7 @@ public struct ExpertManifest: VersionedFile, Sendable, Equatable {
 
     /// The absolute folder holding `path`.
     static func folder(of path: String) -> String {
-        (absolute(path) as NSString).deletingLastPathComponent
+        FilePaths.parent(absolute(path))
     }
 
     /// `path` made absolute against the current directory, with `.`, `..` and empty components

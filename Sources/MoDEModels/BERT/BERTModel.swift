@@ -78,7 +78,7 @@ public final class BERTModel: @unchecked Sendable {
     /// differ from `config`, and `SafeTensorsError` for a damaged file.
     public static func load(weights path: String, config: BERTConfig) throws -> BERTModel {
         guard FileManager.default.fileExists(atPath: path) else {
-            let dir = (path as NSString).deletingLastPathComponent
+            let dir = FilePaths.parent(path)
             let bin = FileManager.default.fileExists(atPath: HFFiles.join(dir, "pytorch_model.bin"))
             throw BERTError(path: path, .missingFile(what: bin ? "model weights (only safetensors is read; this directory has pytorch_model.bin — convert it to model.safetensors)" : "model weights (model.safetensors)"))
         }

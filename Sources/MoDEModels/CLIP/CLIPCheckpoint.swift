@@ -47,7 +47,7 @@ extension CLIPModel {
         if let config {
             cfg = try CLIPConfig.load(config)
         } else {
-            let beside = ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent(openCLIPConfigFile)
+            let beside = (FilePaths.parent(file) as NSString).appendingPathComponent(openCLIPConfigFile)
             guard FileManager.default.fileExists(atPath: beside) else {
                 throw CLIPConfigError.unreadable(file, "no \(openCLIPConfigFile) beside the model file; name the model config (a preset or JSON file)")
             }

@@ -1,4 +1,5 @@
 import Foundation
+import MoDEFormats
 
 /// A failure to find or read the CLIP BPE vocabulary; each case names the file.
 public enum CLIPVocabularyError: Error, CustomStringConvertible, Equatable {
@@ -160,7 +161,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
     public static func defaultVocabularyPath() throws -> String {
         var starts = [FileManager.default.currentDirectoryPath]
         if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            starts.append((exe as NSString).deletingLastPathComponent)
+            starts.append(FilePaths.parent(exe))
         } else if let exe = Bundle.main.executableURL {
             starts.append(exe.deletingLastPathComponent().path)
         }
