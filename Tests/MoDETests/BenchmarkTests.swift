@@ -37,12 +37,14 @@ import TestSupport
         let names = ["linear", "layernorm", "mlp", "attention", "block", "text_block", "patch_embed"]
         #expect(results.map(\.layer.rawValue) == names)
         #expect(streamed == results.map(\.layer))
+        #expect(results.reduce(0) { $0 + $1.forwardMs + $1.backwardMs } > 0)
         for r in results {
             // tiny: vision 32 px images in 4 px patches → 8·8 + 1 tokens, width 128, 64-wide heads;
             // text: 32 tokens, width 128, 2 heads.
             #expect(r.tokens == (r.layer == .textBlock ? 32 : 65))
             #expect(r.width == 128 && r.heads == 2 && r.batch == 4 && r.config == "tiny")
-            #expect(r.forwardMs >= 0 && r.backwardMs >= 0 && r.gflops > 0)
+            // Rounded figures: a small layer's may round to 0 on a busy machine.
+            #expect(r.forwardMs >= 0 && r.backwardMs >= 0 && r.gflops >= 0 && r.gflops.isFinite)
             #expect(try keys(r) == ["bench", "layer", "batch", "tokens", "width", "heads", "forward_ms", "backward_ms",
                                     "gflops", "blas", "threads", "config"])
         }
