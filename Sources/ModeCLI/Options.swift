@@ -48,6 +48,11 @@ func printJSONLine<T: Encodable>(_ value: T) throws {
     print(String(decoding: try JSONFile.data(value, pretty: false), as: UTF8.self), terminator: "")
 }
 
+/// Runs a library options check, reporting its failure as a usage error.
+func validating(_ check: () throws -> Void) throws {
+    do { try check() } catch { throw ValidationError("\(error)") }
+}
+
 /// Writes `message` and a newline to standard error.
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
