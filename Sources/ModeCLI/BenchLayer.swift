@@ -8,7 +8,7 @@ struct BenchLayer: ParsableCommand {
         discussion: """
         Shapes: batch (default: 256 for tiny/small, 16 otherwise) × the vision tower's tokens × its \
         width (text_block: the text tower's). gflops counts the nominal floating-point operations of \
-        forward + backward (GEMMs and attention products; 8 per element for layer norm) over their \
+        forward + backward (GEMMs and attention products; 20 per element for layer norm, forward and backward together) over their \
         measured median time.
         """)
 
