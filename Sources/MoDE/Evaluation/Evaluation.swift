@@ -208,15 +208,16 @@ public enum Evaluation {
             }
             return rank(a) < rank(b)
         }
-        var csv = "dataset,task,samples," + keys.joined(separator: ",") + "\n"
+        var csv = CSVWriter()
+        csv.row(["dataset", "task", "samples"] + keys)
         var md = "| dataset | task | samples | " + keys.joined(separator: " | ") + " |\n"
         md += "| --- | --- | ---: |" + String(repeating: " ---: |", count: keys.count) + "\n"
         for r in results {
             let vals = keys.map { r.metrics[$0].map { String(format: "%.4f", $0) } ?? "" }
-            csv += "\(r.dataset),\(r.task),\(r.samples)," + vals.joined(separator: ",") + "\n"
+            csv.row([r.dataset, r.task, String(r.samples)] + vals)
             md += "| \(r.dataset) | \(r.task) | \(r.samples) | " + vals.map { $0.isEmpty ? "–" : $0 }.joined(separator: " | ") + " |\n"
         }
-        try AtomicFile.write(Data(csv.utf8), to: (out as NSString).appendingPathComponent("summary.csv"))
+        try AtomicFile.write(Data(csv.text.utf8), to: (out as NSString).appendingPathComponent("summary.csv"))
         try AtomicFile.write(Data(md.utf8), to: (out as NSString).appendingPathComponent("summary.md"))
     }
 }
