@@ -35,6 +35,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
     ],
     targets: [
         // MARK: C shim — BLAS entry points resolved at run time (dlopen)
@@ -52,7 +53,8 @@ let package = Package(
         ),
 
         // MARK: MoDETensor — storage, the one GEMM call site, parallel-for, SIMD kernels
-        .target(name: "MoDETensor", dependencies: ["CMoDEBLAS"], swiftSettings: numericSwift),
+        .target(name: "MoDETensor", dependencies: ["CMoDEBLAS", .product(name: "RealModule", package: "swift-numerics")],
+                swiftSettings: numericSwift),
 
         // MARK: MoDEFormats — file formats: safetensors, strict JSON, half floats, atomic files
         .target(name: "MoDEFormats", dependencies: ["MoDETensor"], swiftSettings: numericSwift),
@@ -65,7 +67,8 @@ let package = Package(
 
         // MARK: MoDEModels — CLIP and the BERT caption encoder, built from NN layers
         // Optimised in debug builds too: the MiniLM parity test runs a 22M-parameter encoder.
-        .target(name: "MoDEModels", dependencies: ["MoDENN", "MoDETokenizers", "MoDEFormats"],
+        .target(name: "MoDEModels", dependencies: ["MoDENN", "MoDETokenizers", "MoDEFormats",
+                                                   .product(name: "RealModule", package: "swift-numerics")],
                 swiftSettings: numericSwift + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         // MARK: MoDEData — real-data IO: tar/WebDataset shards, images, the loader, benchmark tasks

@@ -180,40 +180,8 @@ public enum NearestCentres {
     /// out (n) = ‖x_i‖² for every row of x (n, d).
     public static func rowSquaredNorms(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, n: Int, d: Int) {
         Parallel.forEach(n, grain: 256) { range in
-            for i in range { out[i] = squaredNorm(x + i * d, d) }
+            for i in range { out[i] = VectorDot.squaredNorm(x + i * d, count: d) }
         }
-    }
-
-    /// ‖v‖² of a vector of length d (SIMD, eight partial sums).
-    @inline(__always)
-    static func squaredNorm(_ v: UnsafePointer<Float>, _ d: Int) -> Float {
-        let raw = UnsafeRawPointer(v)
-        var acc = SIMD8<Float>(repeating: 0)
-        var t = 0
-        while t + 8 <= d {
-            let a = raw.loadUnaligned(fromByteOffset: 4 * t, as: SIMD8<Float>.self)
-            acc = acc.addingProduct(a, a)
-            t += 8
-        }
-        var s = acc.sum()
-        while t < d { s += v[t] * v[t]; t += 1 }
-        return s
-    }
-
-    /// a · b for vectors of length d (SIMD, eight partial sums).
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Float {
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-        var acc = SIMD8<Float>(repeating: 0)
-        var t = 0
-        while t + 8 <= d {
-            acc = acc.addingProduct(ra.loadUnaligned(fromByteOffset: 4 * t, as: SIMD8<Float>.self),
-                                    rb.loadUnaligned(fromByteOffset: 4 * t, as: SIMD8<Float>.self))
-            t += 8
-        }
-        var s = acc.sum()
-        while t < d { s += a[t] * b[t]; t += 1 }
-        return s
     }
 
     /// Nearest centre of every row (unconstrained): index (n) and squared Euclidean distance (n),
@@ -229,7 +197,7 @@ public enum NearestCentres {
         candidates(index, distance, x, centres, bias, n: n, d: d, k: k, l: 1)
         Parallel.forEach(n, grain: 1024) { range in
             for i in range {
-                let xx = rowNorms?[i] ?? squaredNorm(x + i * d, d)
+                let xx = rowNorms?[i] ?? VectorDot.squaredNorm(x + i * d, count: d)
                 distance[i] = max(0, distance[i] + xx)
             }
         }
