@@ -184,22 +184,69 @@ public enum NearestCentres {
         }
     }
 
-    /// Nearest centre of every row (unconstrained): index (n) and squared Euclidean distance (n),
-    /// clamped at 0 against rounding. `rowNorms` (n) may pass precomputed ‖x_i‖².
+    /// Candidates per row that the Float search of `nearest` keeps for the exact comparison.
+    public static let exactCandidates = 4
+
+    /// The nearest centre of every row of x (unconstrained), the one routine behind `mode assign`,
+    /// routing and the cluster hierarchy. A Float GEMM search (`candidates`) keeps each row's
+    /// `candidates` nearest centres; their squared distances ‖x_i − c_j‖² are then recomputed
+    /// exactly in Double from the differences, and the smallest wins (ties: the lower index). Writes
+    /// index (n) and that Double squared distance (n). `centreNorms` (k) may pass precomputed ‖c_j‖².
+    /// The result does not depend on the thread count.
+    public static func nearest(
+        _ index: UnsafeMutablePointer<Int32>, _ distance: UnsafeMutablePointer<Double>,  // (n), (n)
+        _ x: UnsafePointer<Float>, _ centres: UnsafePointer<Float>,  // (n, d), (k, d)
+        n: Int, d: Int, k: Int, centreNorms: UnsafePointer<Float>? = nil,  // (k)
+        candidates wanted: Int = NearestCentres.exactCandidates
+    ) {
+        precondition(k >= 1 && wanted >= 1, "need at least one centre and one candidate")
+        if n == 0 { return }
+        let l = min(wanted, k)
+        var ownNorms: UnsafeMutablePointer<Float>?
+        if centreNorms == nil {
+            ownNorms = .allocate(capacity: k)
+            rowSquaredNorms(ownNorms!, centres, n: k, d: d)
+        }
+        defer { ownNorms?.deallocate() }
+        let cand = UnsafeMutablePointer<Int32>.allocate(capacity: n * l)
+        let value = UnsafeMutablePointer<Float>.allocate(capacity: n * l)
+        defer { cand.deallocate(); value.deallocate() }
+        candidates(cand, value, x, centres, centreNorms ?? UnsafePointer(ownNorms!), n: n, d: d, k: k, l: l)
+        Parallel.forEach(n, grain: 256) { range in
+            for i in range {
+                var best = Int32(-1), bestD = Double.infinity
+                for t in 0..<l {
+                    let j = cand[i * l + t]
+                    if j < 0 { continue }
+                    let dd = exactSquaredDistance(x + i * d, centres + Int(j) * d, d)
+                    if dd < bestD || (dd == bestD && j < best) { best = j; bestD = dd }
+                }
+                index[i] = best
+                distance[i] = bestD
+            }
+        }
+    }
+
+    /// ‖a − b‖² in Double for vectors of length d, summed in order.
+    @inline(__always)
+    static func exactSquaredDistance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Double {
+        var s = 0.0
+        for j in 0..<d {
+            let t = Double(a[j]) - Double(b[j])
+            s += t * t
+        }
+        return s
+    }
+
+    /// `nearest` with the squared distance (n) rounded to Float.
     public static func assign(
         _ index: UnsafeMutablePointer<Int32>, _ distance: UnsafeMutablePointer<Float>,  // (n), (n)
         _ x: UnsafePointer<Float>, _ centres: UnsafePointer<Float>,  // (n, d), (k, d)
-        n: Int, d: Int, k: Int, rowNorms: UnsafePointer<Float>? = nil  // (n)
+        n: Int, d: Int, k: Int
     ) {
-        let bias = UnsafeMutablePointer<Float>.allocate(capacity: max(1, k))
-        defer { bias.deallocate() }
-        rowSquaredNorms(bias, centres, n: k, d: d)
-        candidates(index, distance, x, centres, bias, n: n, d: d, k: k, l: 1)
-        Parallel.forEach(n, grain: 1024) { range in
-            for i in range {
-                let xx = rowNorms?[i] ?? VectorDot.squaredNorm(x + i * d, count: d)
-                distance[i] = max(0, distance[i] + xx)
-            }
-        }
+        let exact = UnsafeMutablePointer<Double>.allocate(capacity: max(1, n))
+        defer { exact.deallocate() }
+        nearest(index, exact, x, centres, n: n, d: d, k: k)
+        for i in 0..<n { distance[i] = Float(exact[i]) }
     }
 }

@@ -123,8 +123,7 @@ public enum ShardAssignment {
             index.withUnsafeMutableBufferPointer { ip in
                 distance.withUnsafeMutableBufferPointer { dp in
                     guard let ip = ip.baseAddress, let dp = dp.baseAddress else { return }
-                    NearestCentres.assign(ip, dp, x, hierarchy.fineCentres.data, n: n, d: d, k: hierarchy.fineCount,
-                                          rowNorms: norms.data)
+                    NearestCentres.assign(ip, dp, x, hierarchy.fineCentres.data, n: n, d: d, k: hierarchy.fineCount)
                 }
             }
             return (index, distance)
