@@ -44,7 +44,7 @@ struct BenchEncode: ParsableCommand {
             return Double(batch * steps) / seconds(since: start)
         }
         let imagesPerS = rate { model.encodeImage(features.data, images.data, batch: batch) }
-        let textsPerS = ids.withUnsafeBufferPointer { p in rate { model.encodeText(features.data, p.baseAddress!, batch: batch) } }
+        let textsPerS = ids.withUnsafeBufferPointer { p in rate { CLIPTextEncoder.encode(features.data, ids: p.baseAddress!, count: batch, model: model) } }
         try printJSONLine([
             "bench": "encode", "config": config, "batch": batch, "steps": steps, "threads": blas.threads,
             "blas": blas.backend.rawValue, "images_per_s": rounded(imagesPerS), "texts_per_s": rounded(textsPerS),
