@@ -52,6 +52,9 @@ let package = Package(
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp")]
         ),
 
+        // MARK: C module — the system zlib (gzip decompression of the CLIP vocabulary)
+        .systemLibrary(name: "CMoDEZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
         // MARK: MoDETensor — storage, the one GEMM call site, parallel-for, SIMD kernels
         .target(name: "MoDETensor", dependencies: ["CMoDEBLAS", .product(name: "RealModule", package: "swift-numerics")],
                 swiftSettings: numericSwift),
@@ -63,7 +66,7 @@ let package = Package(
         .target(name: "MoDENN", dependencies: ["MoDETensor", "MoDEFormats"], swiftSettings: numericSwift),
 
         // MARK: MoDETokenizers — open_clip's CLIP BPE and Hugging Face's BERT WordPiece, exact to the references
-        .target(name: "MoDETokenizers", dependencies: ["MoDEFormats"]),
+        .target(name: "MoDETokenizers", dependencies: ["MoDEFormats", "CMoDEZlib"]),
 
         // MARK: MoDEModels — CLIP and the BERT caption encoder, built from NN layers
         // Optimised in debug builds too: the MiniLM parity test runs a 22M-parameter encoder.
