@@ -215,11 +215,15 @@ public enum NearestCentres {
         Parallel.forEach(n, grain: 256) { range in
             for i in range {
                 var best = Int32(-1), bestD = Double.infinity
-                for t in 0..<l {
-                    let j = cand[i * l + t]
-                    if j < 0 { continue }
-                    let dd = exactSquaredDistance(x + i * d, centres + Int(j) * d, d)
-                    if dd < bestD || (dd == bestD && j < best) { best = j; bestD = dd }
+                var t = 0
+                while t < l {
+                    let group = min(4, l - t)
+                    let dd = exactSquaredDistances(x + i * d, centres, cand + i * l + t, count: group, d: d)
+                    for u in 0..<group {
+                        let j = cand[i * l + t + u]
+                        if j >= 0 && (dd[u] < bestD || (dd[u] == bestD && j < best)) { best = j; bestD = dd[u] }
+                    }
+                    t += group
                 }
                 index[i] = best
                 distance[i] = bestD
@@ -227,12 +231,26 @@ public enum NearestCentres {
         }
     }
 
-    /// ‖a − b‖² in Double for vectors of length d, summed in order.
+    /// ‖x − c_j‖² in Double for up to four centres j = which[0..<count] (negative: skipped, its
+    /// lane undefined), each summed over the d coordinates in order. The four sums run side by
+    /// side in the lanes of one vector (each lane's arithmetic is the plain sequential sum).
     @inline(__always)
-    static func exactSquaredDistance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Double {
-        var s = 0.0
+    static func exactSquaredDistances(_ x: UnsafePointer<Float>, _ centres: UnsafePointer<Float>,
+                                      _ which: UnsafePointer<Int32>, count: Int, d: Int) -> SIMD4<Double> {
+        var rows = (centres, centres, centres, centres)
+        for u in 0..<count where which[u] >= 0 {
+            let row = centres + Int(which[u]) * d
+            switch u {
+            case 0: rows.0 = row
+            case 1: rows.1 = row
+            case 2: rows.2 = row
+            default: rows.3 = row
+            }
+        }
+        var s = SIMD4<Double>(repeating: 0)
         for j in 0..<d {
-            let t = Double(a[j]) - Double(b[j])
+            let c = SIMD4<Double>(Double(rows.0[j]), Double(rows.1[j]), Double(rows.2[j]), Double(rows.3[j]))
+            let t = SIMD4<Double>(repeating: Double(x[j])) - c
             s += t * t
         }
         return s
