@@ -35,6 +35,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
     ],
     targets: [
         // MARK: C shim — BLAS entry points resolved at run time (dlopen)
@@ -51,8 +52,12 @@ let package = Package(
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp")]
         ),
 
+        // MARK: C module — the system zlib (gzip decompression of the CLIP vocabulary)
+        .systemLibrary(name: "CMoDEZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
         // MARK: MoDETensor — storage, the one GEMM call site, parallel-for, SIMD kernels
-        .target(name: "MoDETensor", dependencies: ["CMoDEBLAS"], swiftSettings: numericSwift),
+        .target(name: "MoDETensor", dependencies: ["CMoDEBLAS", .product(name: "RealModule", package: "swift-numerics")],
+                swiftSettings: numericSwift),
 
         // MARK: MoDEFormats — file formats: safetensors, strict JSON, half floats, atomic files
         .target(name: "MoDEFormats", dependencies: ["MoDETensor"], swiftSettings: numericSwift),
@@ -61,11 +66,12 @@ let package = Package(
         .target(name: "MoDENN", dependencies: ["MoDETensor", "MoDEFormats"], swiftSettings: numericSwift),
 
         // MARK: MoDETokenizers — open_clip's CLIP BPE and Hugging Face's BERT WordPiece, exact to the references
-        .target(name: "MoDETokenizers", dependencies: ["MoDEFormats"]),
+        .target(name: "MoDETokenizers", dependencies: ["MoDEFormats", "CMoDEZlib"]),
 
         // MARK: MoDEModels — CLIP and the BERT caption encoder, built from NN layers
         // Optimised in debug builds too: the MiniLM parity test runs a 22M-parameter encoder.
-        .target(name: "MoDEModels", dependencies: ["MoDENN", "MoDETokenizers", "MoDEFormats"],
+        .target(name: "MoDEModels", dependencies: ["MoDENN", "MoDETokenizers", "MoDEFormats",
+                                                   .product(name: "RealModule", package: "swift-numerics")],
                 swiftSettings: numericSwift + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         // MARK: MoDEData — real-data IO: tar/WebDataset shards, images, the loader, benchmark tasks

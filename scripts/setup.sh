@@ -10,7 +10,7 @@ root=$(pwd)
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # --- 1. Debian packages ---------------------------------------------------------------------
-apt_packages=(libblis-dev libopenblas0-pthread libjpeg62-turbo-dev libpng-dev libwebp-dev pkg-config)
+apt_packages=(libblis-dev libopenblas0-pthread libjpeg62-turbo-dev libpng-dev libwebp-dev zlib1g-dev pkg-config)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

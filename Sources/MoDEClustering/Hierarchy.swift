@@ -3,8 +3,8 @@ import MoDETensor
 import MoDEFormats
 
 extension NearestCentres {
-    /// Nearest centre of every row of `features` (N, D) among `centres` (k, D): index (N) and
-    /// squared Euclidean distance (N). Throws on mismatched shapes and on NaN/∞/zero rows.
+    /// Nearest centre of every row of `features` (N, D) among `centres` (k, D) (see `nearest`):
+    /// index (N) and squared Euclidean distance (N). Throws on mismatched shapes and on NaN/∞/zero rows.
     public static func assign(_ features: Tensor, centres: Tensor) throws -> (index: [Int32], distance: [Float]) {
         guard centres.rank == 2, centres.shape[0] >= 1, centres.shape[1] >= 1 else {
             throw ClusteringError.badShape(what: "centres", expected: "(k, D) with k, D ≥ 1", actual: centres.shape)
@@ -20,7 +20,7 @@ extension NearestCentres {
         index.withUnsafeMutableBufferPointer { ip in
             distance.withUnsafeMutableBufferPointer { dp in
                 guard let ip = ip.baseAddress, let dp = dp.baseAddress else { return }
-                assign(ip, dp, features.data, centres.data, n: n, d: d, k: k, rowNorms: norms.data)
+                assign(ip, dp, features.data, centres.data, n: n, d: d, k: k)
             }
         }
         return (index, distance)

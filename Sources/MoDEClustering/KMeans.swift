@@ -408,7 +408,7 @@ public enum KMeans {
     /// Scales every row of x (n, d) to unit length (zero rows stay zero).
     static func normaliseRows(_ x: UnsafeMutablePointer<Float>, n: Int, d: Int) {
         for i in 0..<n {
-            let norm = NearestCentres.squaredNorm(x + i * d, d).squareRoot()
+            let norm = VectorDot.squaredNorm(x + i * d, count: d).squareRoot()
             if norm > 0 { for t in 0..<d { x[i * d + t] /= norm } }
         }
     }
@@ -490,15 +490,11 @@ final class CentreSums {
                             let w2 = SIMD8<Float>(repeating: w[2]), w3 = SIMD8<Float>(repeating: w[3])
                             var t = 0
                             while t + 8 <= d {
-                                @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-                                    UnsafeRawPointer(p + t).loadUnaligned(as: SIMD8<Float>.self)
-                                }
-                                var acc = load(rows.0) * w0
-                                acc = acc.addingProduct(load(rows.1), w1)
-                                acc = acc.addingProduct(load(rows.2), w2)
-                                acc = acc.addingProduct(load(rows.3), w3)
-                                let sum = UnsafeMutableRawPointer(local + t)
-                                sum.storeBytes(of: sum.loadUnaligned(as: SIMD8<Float>.self) + acc, as: SIMD8<Float>.self)
+                                var acc = load8(rows.0 + t) * w0
+                                acc = acc.addingProduct(load8(rows.1 + t), w1)
+                                acc = acc.addingProduct(load8(rows.2 + t), w2)
+                                acc = acc.addingProduct(load8(rows.3 + t), w3)
+                                UnsafeMutableRawPointer(local + t).storeBytes(of: load8(local + t) + acc, as: SIMD8<Float>.self)
                                 t += 8
                             }
                             while t < d {
@@ -539,7 +535,7 @@ final class CentreSums {
             var largest = 0
             for c in 1..<k where w[c] > w[largest] { largest = c }
             let src = centres + largest * d, dst = centres + j * d
-            let rms = (NearestCentres.squaredNorm(src, d) / Float(d)).squareRoot()
+            let rms = (VectorDot.squaredNorm(src, count: d) / Float(d)).squareRoot()
             let eps = max(rms, Float.leastNormalMagnitude) / 1024
             for t in 0..<d {
                 let delta = (rng.next() & 1 == 0 ? eps : -eps)

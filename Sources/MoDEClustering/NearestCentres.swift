@@ -180,58 +180,91 @@ public enum NearestCentres {
     /// out (n) = ‖x_i‖² for every row of x (n, d).
     public static func rowSquaredNorms(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, n: Int, d: Int) {
         Parallel.forEach(n, grain: 256) { range in
-            for i in range { out[i] = squaredNorm(x + i * d, d) }
+            for i in range { out[i] = VectorDot.squaredNorm(x + i * d, count: d) }
         }
     }
 
-    /// ‖v‖² of a vector of length d (SIMD, eight partial sums).
-    @inline(__always)
-    static func squaredNorm(_ v: UnsafePointer<Float>, _ d: Int) -> Float {
-        let raw = UnsafeRawPointer(v)
-        var acc = SIMD8<Float>(repeating: 0)
-        var t = 0
-        while t + 8 <= d {
-            let a = raw.loadUnaligned(fromByteOffset: 4 * t, as: SIMD8<Float>.self)
-            acc = acc.addingProduct(a, a)
-            t += 8
+    /// Candidates per row that the Float search of `nearest` keeps for the exact comparison.
+    public static let exactCandidates = 4
+
+    /// The nearest centre of every row of x (unconstrained), the one routine behind `mode assign`,
+    /// routing and the cluster hierarchy. A Float GEMM search (`candidates`) keeps each row's
+    /// `candidates` nearest centres; their squared distances ‖x_i − c_j‖² are then recomputed
+    /// exactly in Double from the differences, and the smallest wins (ties: the lower index). Writes
+    /// index (n) and that Double squared distance (n). `centreNorms` (k) may pass precomputed ‖c_j‖².
+    /// The result does not depend on the thread count.
+    public static func nearest(
+        _ index: UnsafeMutablePointer<Int32>, _ distance: UnsafeMutablePointer<Double>,  // (n), (n)
+        _ x: UnsafePointer<Float>, _ centres: UnsafePointer<Float>,  // (n, d), (k, d)
+        n: Int, d: Int, k: Int, centreNorms: UnsafePointer<Float>? = nil,  // (k)
+        candidates wanted: Int = NearestCentres.exactCandidates
+    ) {
+        precondition(k >= 1 && wanted >= 1, "need at least one centre and one candidate")
+        if n == 0 { return }
+        let l = min(wanted, k)
+        var ownNorms: UnsafeMutablePointer<Float>?
+        if centreNorms == nil {
+            ownNorms = .allocate(capacity: k)
+            rowSquaredNorms(ownNorms!, centres, n: k, d: d)
         }
-        var s = acc.sum()
-        while t < d { s += v[t] * v[t]; t += 1 }
+        defer { ownNorms?.deallocate() }
+        let cand = UnsafeMutablePointer<Int32>.allocate(capacity: n * l)
+        let value = UnsafeMutablePointer<Float>.allocate(capacity: n * l)
+        defer { cand.deallocate(); value.deallocate() }
+        candidates(cand, value, x, centres, centreNorms ?? UnsafePointer(ownNorms!), n: n, d: d, k: k, l: l)
+        Parallel.forEach(n, grain: 256) { range in
+            for i in range {
+                var best = Int32(-1), bestD = Double.infinity
+                var t = 0
+                while t < l {
+                    let group = min(4, l - t)
+                    let dd = exactSquaredDistances(x + i * d, centres, cand + i * l + t, count: group, d: d)
+                    for u in 0..<group {
+                        let j = cand[i * l + t + u]
+                        if j >= 0 && (dd[u] < bestD || (dd[u] == bestD && j < best)) { best = j; bestD = dd[u] }
+                    }
+                    t += group
+                }
+                index[i] = best
+                distance[i] = bestD
+            }
+        }
+    }
+
+    /// ‖x − c_j‖² in Double for up to four centres j = which[0..<count] (negative: skipped, its
+    /// lane undefined), each summed over the d coordinates in order. The four sums run side by
+    /// side in the lanes of one vector (each lane's arithmetic is the plain sequential sum).
+    @inline(__always)
+    static func exactSquaredDistances(_ x: UnsafePointer<Float>, _ centres: UnsafePointer<Float>,
+                                      _ which: UnsafePointer<Int32>, count: Int, d: Int) -> SIMD4<Double> {
+        var rows = (centres, centres, centres, centres)
+        for u in 0..<count where which[u] >= 0 {
+            let row = centres + Int(which[u]) * d
+            switch u {
+            case 0: rows.0 = row
+            case 1: rows.1 = row
+            case 2: rows.2 = row
+            default: rows.3 = row
+            }
+        }
+        var s = SIMD4<Double>(repeating: 0)
+        for j in 0..<d {
+            let c = SIMD4<Double>(Double(rows.0[j]), Double(rows.1[j]), Double(rows.2[j]), Double(rows.3[j]))
+            let t = SIMD4<Double>(repeating: Double(x[j])) - c
+            s += t * t
+        }
         return s
     }
 
-    /// a · b for vectors of length d (SIMD, eight partial sums).
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Float {
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-        var acc = SIMD8<Float>(repeating: 0)
-        var t = 0
-        while t + 8 <= d {
-            acc = acc.addingProduct(ra.loadUnaligned(fromByteOffset: 4 * t, as: SIMD8<Float>.self),
-                                    rb.loadUnaligned(fromByteOffset: 4 * t, as: SIMD8<Float>.self))
-            t += 8
-        }
-        var s = acc.sum()
-        while t < d { s += a[t] * b[t]; t += 1 }
-        return s
-    }
-
-    /// Nearest centre of every row (unconstrained): index (n) and squared Euclidean distance (n),
-    /// clamped at 0 against rounding. `rowNorms` (n) may pass precomputed ‖x_i‖².
+    /// `nearest` with the squared distance (n) rounded to Float.
     public static func assign(
         _ index: UnsafeMutablePointer<Int32>, _ distance: UnsafeMutablePointer<Float>,  // (n), (n)
         _ x: UnsafePointer<Float>, _ centres: UnsafePointer<Float>,  // (n, d), (k, d)
-        n: Int, d: Int, k: Int, rowNorms: UnsafePointer<Float>? = nil  // (n)
+        n: Int, d: Int, k: Int
     ) {
-        let bias = UnsafeMutablePointer<Float>.allocate(capacity: max(1, k))
-        defer { bias.deallocate() }
-        rowSquaredNorms(bias, centres, n: k, d: d)
-        candidates(index, distance, x, centres, bias, n: n, d: d, k: k, l: 1)
-        Parallel.forEach(n, grain: 1024) { range in
-            for i in range {
-                let xx = rowNorms?[i] ?? squaredNorm(x + i * d, d)
-                distance[i] = max(0, distance[i] + xx)
-            }
-        }
+        let exact = UnsafeMutablePointer<Double>.allocate(capacity: max(1, n))
+        defer { exact.deallocate() }
+        nearest(index, exact, x, centres, n: n, d: d, k: k)
+        for i in 0..<n { distance[i] = Float(exact[i]) }
     }
 }

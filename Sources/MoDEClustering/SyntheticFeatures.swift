@@ -24,7 +24,7 @@ public enum SyntheticFeatures {
                         lp?[i] = Int32(c)
                         let row = x.data + i * d, dir = dirs.data + c * d
                         for t in 0..<d { row[t] = dir[t] + noise * r.nextNormal() }
-                        let norm = NearestCentres.squaredNorm(row, d).squareRoot()
+                        let norm = VectorDot.squaredNorm(row, count: d).squareRoot()
                         if norm > 0 { for t in 0..<d { row[t] /= norm } }
                     }
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import MoDETensor
+import MoDEFormats
 
 /// Settings of a `ShardLoader`.
 public struct LoaderOptions: Sendable {
@@ -188,7 +189,7 @@ final class PassReader {
             if cancelled() { return nil }
             if let filter, !filter(s.key, r.shard) { extra.skip(SkipReason.filtered.rawValue); continue }
             // The caption first, as `mode embed` checks it, so both count a sample's skip alike.
-            var crng = SeededRNG(seed: options.seed ^ UInt64(truncatingIfNeeded: s.key.hashValueStable))
+            var crng = SeededRNG(seed: options.seed ^ StableHash.fnv1a(s.key))
             switch sampleCaption(s, rng: &crng) {
             case .failure(let reason): extra.skip(reason.rawValue)
             case .success(let caption):
@@ -579,14 +580,5 @@ final class LoaderEngine: @unchecked Sendable {
             lock.broadcast()
             lock.unlock()
         }
-    }
-}
-
-extension String {
-    /// A hash stable across processes (FNV-1a over UTF-8), unlike `hashValue`.
-    var hashValueStable: UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-        return h
     }
 }

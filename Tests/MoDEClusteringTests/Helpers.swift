@@ -8,7 +8,7 @@ func plantedBlobs(blobs: Int, perBlob: Int, d: Int, spread: Float, seed: UInt64)
     var rng = SeededRNG(seed: seed)
     let centres = Tensor.randn([blobs, d], rng: &rng)
     for b in 0..<blobs {
-        let norm = NearestCentres.squaredNorm(centres.data + b * d, d).squareRoot()
+        let norm = VectorDot.squaredNorm(centres.data + b * d, count: d).squareRoot()
         for t in 0..<d { centres.data[b * d + t] *= 10 / norm }
     }
     let n = blobs * perBlob

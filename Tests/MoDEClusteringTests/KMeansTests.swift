@@ -149,7 +149,7 @@ import MoDETensor
         let result = try KMeans.fit(x, k: 4, options: KMeansOptions(iterations: 5, metric: .cosine))
         for j in 0..<4 {
             // Normalised in Float: |‖c‖ − 1| ~ 1e-7.
-            #expect(abs(NearestCentres.squaredNorm(result.centres.data + j * 12, 12) - 1) < 1e-5)
+            #expect(abs(VectorDot.squaredNorm(result.centres.data + j * 12, count: 12) - 1) < 1e-5)
         }
     }
 

@@ -48,9 +48,7 @@ enum ImageFixtures {
 }
 
 func fnv1a64(_ bytes: [UInt8]) -> String {
-    var h: UInt64 = 0xCBF2_9CE4_8422_2325
-    for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-    let s = String(h, radix: 16)
+    let s = String(bytes.withUnsafeBytes { StableHash.fnv1a($0) }, radix: 16)
     return String(repeating: "0", count: 16 - s.count) + s
 }
 

@@ -12,19 +12,10 @@ import MoDEFormats
 /// finaliser applied to fnv1a64(name) + (i + 1)·0x9E3779B97F4A7C15. Scales are powers of two, so
 /// the product is exact and the sum rounds once, the same way in both languages.
 enum FixtureValues {
-    static func fnv1a64(_ s: String) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-        return h
-    }
-
     static func fill(_ p: UnsafeMutablePointer<Float>, count: Int, name: String, scale: Float, offset: Float = 0) {
-        let seed = fnv1a64(name)
+        let seed = StableHash.fnv1a(name)
         for i in 0..<count {
-            var z = seed &+ UInt64(i + 1) &* 0x9E37_79B9_7F4A_7C15
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
+            let z = StableHash.finalise(seed &+ UInt64(i + 1) &* 0x9E37_79B9_7F4A_7C15)
             let v = Float(z >> 40) * 0x1p-24 * 2 - 1
             p[i] = v * scale + offset
         }

@@ -63,7 +63,7 @@ extension Benchmarks {
             return Double(batch * steps) / ProcessClock.seconds(since: start)
         }
         let imagesPerS = rate { model.encodeImage(features.data, images.data, batch: batch) }
-        let textsPerS = ids.withUnsafeBufferPointer { p in rate { model.encodeText(features.data, p.baseAddress!, batch: batch) } }
+        let textsPerS = ids.withUnsafeBufferPointer { p in rate { CLIPTextEncoder.encode(features.data, ids: p.baseAddress!, count: batch, model: model) } }
         return BenchEncodeResult(
             config: options.config, batch: batch, steps: steps, threads: blas.threads, blas: blas.backend.rawValue,
             imagesPerS: rounded(imagesPerS), textsPerS: rounded(textsPerS), peakRssMib: rounded(ProcessClock.peakRSSMiB(), 1))

@@ -249,7 +249,7 @@ extension Ensemble {
             case .classification:
                 texts = ZeroShotClassifier(model: model, tokenizer: tokenizer, classNames: task.classnames, templates: task.templates).weights
             case .retrieval:
-                texts = try Evaluation.textFeatures(model: model, tokenizer: tokenizer, texts: data.captions, batch: batch)
+                texts = CLIPTextEncoder(tokenizer: tokenizer, model: model).features(data.captions, model: model, batch: batch, normalise: true)
             }
             data.members.append(MemberFeatures(member: member.name, images: features, texts: texts,
                                                model: Evaluation.modelName(model.config, named: member.config)))

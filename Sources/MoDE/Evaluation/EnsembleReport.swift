@@ -113,15 +113,15 @@ public struct EnsembleReport: Sendable, Codable {
     /// summary.csv: one row per task (and a final `mean` row), one column per variant; the main
     /// metric as a fraction.
     public func summaryCSV() -> String {
-        func field(_ s: String) -> String { s.contains(where: { ",\"\n".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
         func val(_ v: Double?) -> String { v.map { String(format: "%.6f", $0) } ?? "" }
-        var s = "task,kind,metric," + variants.map { field($0.name) }.joined(separator: ",") + "\n"
+        var csv = CSVWriter()
+        csv.row(["task", "kind", "metric"] + variants.map(\.name))
         for t in tasks {
             let metric = t.kind == .classification ? "acc1" : "mean_recall@1"
-            s += "\(field(t.name)),\(t.kind.rawValue),\(metric)," + variants.map { val(main($0.name, t.name)) }.joined(separator: ",") + "\n"
+            csv.row([t.name, t.kind.rawValue, metric] + variants.map { val(main($0.name, t.name)) })
         }
-        s += "mean,,main," + variants.map { val(mean($0.name)) }.joined(separator: ",") + "\n"
-        return s
+        csv.row(["mean", "", "main"] + variants.map { val(mean($0.name)) })
+        return csv.text
     }
 
     /// routing.json's content.

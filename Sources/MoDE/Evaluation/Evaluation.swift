@@ -106,7 +106,7 @@ public enum Evaluation {
             for (row, i) in kept.enumerated() {
                 for cap in samples[i].captions { captions.append(cap); owner.append(row) }
             }
-            let t = try textFeatures(model: model, tokenizer: tokenizer, texts: captions, batch: batch)
+            let t = CLIPTextEncoder(tokenizer: tokenizer, model: model).features(captions, model: model, batch: batch, normalise: true)
             metrics = retrievalRecalls(images: features.data, texts: t.data, imageCount: n, owner: owner, dim: e)
         }
         return TaskResult(dataset: task.name, model: modelName, pretrained: pretrained, task: task.kind.rawValue, metrics: metrics,
@@ -119,26 +119,6 @@ public enum Evaluation {
         ["acc1": ZeroShotMetrics.topKAccuracy(logits: logits, labels: labels, classes: c, k: 1),
          "acc5": c >= 5 ? ZeroShotMetrics.topKAccuracy(logits: logits, labels: labels, classes: c, k: 5) : .nan,
          "mean_per_class_recall": ZeroShotMetrics.meanPerClassRecall(logits: logits, labels: labels, classes: c)]
-    }
-
-    /// L2-normalised text features (texts, E).
-    public static func textFeatures(model: CLIPModel, tokenizer: CLIPTokenizer, texts: [String], batch: Int) throws -> Tensor {
-        let l = model.config.text.contextLength, e = model.embedDim
-        let out = Tensor(shape: [texts.count, e])
-        var ids = [Int32](repeating: 0, count: batch * l)
-        for lo in stride(from: 0, to: texts.count, by: batch) {
-            let hi = min(texts.count, lo + batch)
-            for (i, text) in texts[lo..<hi].enumerated() {
-                let row = tokenizer.tokenize(text, contextLength: l)
-                for j in 0..<l { ids[i * l + j] = row[j] }
-            }
-            ids.withUnsafeBufferPointer { model.encodeText(out.data + lo * e, $0.baseAddress!, batch: hi - lo) }
-        }
-        if texts.count > 0 {
-            let norms = Tensor(shape: [texts.count])
-            L2Normalize.forward(out.data, norms.data, out.data, rows: texts.count, cols: e)
-        }
-        return out
     }
 
     /// clip_benchmark's retrieval recalls from normalised features: image_retrieval_recall@k (each
@@ -224,15 +204,16 @@ public enum Evaluation {
             }
             return rank(a) < rank(b)
         }
-        var csv = "dataset,task,samples," + keys.joined(separator: ",") + "\n"
+        var csv = CSVWriter()
+        csv.row(["dataset", "task", "samples"] + keys)
         var md = "| dataset | task | samples | " + keys.joined(separator: " | ") + " |\n"
         md += "| --- | --- | ---: |" + String(repeating: " ---: |", count: keys.count) + "\n"
         for r in results {
             let vals = keys.map { r.metrics[$0].map { $0.isFinite ? String(format: "%.4f", $0) : "nan" } ?? "" }
-            csv += "\(r.dataset),\(r.task),\(r.samples)," + vals.joined(separator: ",") + "\n"
+            csv.row([r.dataset, r.task, String(r.samples)] + vals)
             md += "| \(r.dataset) | \(r.task) | \(r.samples) | " + vals.map { $0.isEmpty || $0 == "nan" ? "–" : $0 }.joined(separator: " | ") + " |\n"
         }
-        try AtomicFile.write(Data(csv.utf8), to: (out as NSString).appendingPathComponent("summary.csv"))
+        try AtomicFile.write(Data(csv.text.utf8), to: (out as NSString).appendingPathComponent("summary.csv"))
         try AtomicFile.write(Data(md.utf8), to: (out as NSString).appendingPathComponent("summary.md"))
         try AtomicFile.write(Data(TaskResult.skippedCSV(results.map { ($0.dataset, $0.skipped) }).utf8),
                              to: (out as NSString).appendingPathComponent(TaskResult.skippedFile))

@@ -60,7 +60,7 @@ public enum ShardAssignment {
     /// Hash of the fine centres (16 hex digits) recorded in every assignment file.
     public static func fineCentresHash(_ h: ClusterHierarchy) -> String {
         let bytes = UnsafeRawBufferPointer(start: h.fineCentres.data, count: h.fineCentres.count * 4)
-        return String(format: "%016llx", fnv1a(bytes))
+        return String(format: "%016llx", StableHash.fnv1a(bytes))
     }
 
     /// Assigns this worker's feature files (index % N == i over the sorted folder) one at a
@@ -143,8 +143,7 @@ public enum ShardAssignment {
             index.withUnsafeMutableBufferPointer { ip in
                 distance.withUnsafeMutableBufferPointer { dp in
                     guard let ip = ip.baseAddress, let dp = dp.baseAddress else { return }
-                    NearestCentres.assign(ip, dp, x, hierarchy.fineCentres.data, n: n, d: d, k: hierarchy.fineCount,
-                                          rowNorms: norms.data)
+                    NearestCentres.assign(ip, dp, x, hierarchy.fineCentres.data, n: n, d: d, k: hierarchy.fineCount)
                 }
             }
             return (index, distance)
@@ -275,7 +274,7 @@ struct KeyTable: Sendable {
 
     init(keys: [String], values: [Int32]) {
         precondition(keys.count == values.count, "KeyTable: one value per key")
-        let h = keys.map { keyHash($0) }
+        let h = keys.map { StableHash.key($0) }
         // Sort by hash, then by position, and keep the last of equal hashes.
         let order = h.indices.sorted { h[$0] != h[$1] ? h[$0] < h[$1] : $0 < $1 }
         var hs: [UInt64] = [], vs: [Int32] = []
@@ -290,7 +289,7 @@ struct KeyTable: Sendable {
 
     /// The value of `key`, or nil.
     func value(_ key: String) -> Int32? {
-        let target = keyHash(key)
+        let target = StableHash.key(key)
         var lo = 0, hi = hashes.count
         while lo < hi {
             let mid = (lo + hi) / 2

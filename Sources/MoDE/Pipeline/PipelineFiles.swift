@@ -134,25 +134,3 @@ func safetensorsFiles(in directory: String) throws -> [String] {
         .sorted()
         .map { (directory as NSString).appendingPathComponent($0) }
 }
-
-/// A 64-bit FNV-1a hash of `bytes`, written as 16 hex digits (identifies a clustering).
-func fnv1a(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
-    var h = seed
-    for b in bytes {
-        h ^= UInt64(b)
-        h &*= 0x100_0000_01b3
-    }
-    return h
-}
-
-/// A 64-bit hash of a sample key: FNV-1a over its UTF-8 bytes (start state mixed with `seed`),
-/// then a SplitMix64 finaliser, since FNV alone mixes short keys poorly in its high bits.
-func keyHash(_ key: String, seed: UInt64 = 0) -> UInt64 {
-    var k = key
-    var h = k.withUTF8 { fnv1a(UnsafeRawBufferPointer($0), seed: 0xcbf2_9ce4_8422_2325 ^ (seed &* 0x9e37_79b9_7f4a_7c15)) }
-    h ^= h >> 30
-    h = h &* 0xbf58_476d_1ce4_e5b9
-    h ^= h >> 27
-    h = h &* 0x94d0_49bb_1331_11eb
-    return h ^ (h >> 31)
-}

@@ -95,9 +95,6 @@ public struct Router: Sendable {
     /// Embedding width D.
     public var dimension: Int { centres.shape[1] }
 
-    /// Candidates per row kept by the Float search before the exact Double comparison.
-    static let candidates = 4
-
     /// fineCentres (m, D); expertFine[e] = fine centres covered by expert e (may overlap after splits).
     public init(fineCentres: Tensor, expertFine: [[Int32]], options: RoutingOptions) throws {
         try options.validate()
@@ -122,18 +119,10 @@ public struct Router: Sendable {
             }
         }
         let c = fineCentres.copy()
-        if options.renormaliseCentres {
-            for r in 0..<m {
-                let row = c.data + r * d
-                var ss = 0.0
-                for j in 0..<d { ss += Double(row[j]) * Double(row[j]) }
-                if ss > 0 {
-                    let inv = 1 / ss.squareRoot()
-                    for j in 0..<d { row[j] = Float(Double(row[j]) * inv) }
-                }
-            }
-        }
         let norms = Tensor(shape: [m])
+        if options.renormaliseCentres {
+            L2Normalize.forward(c.data, norms.data, c.data, rows: m, cols: d)
+        }
         NearestCentres.rowSquaredNorms(norms.data, c.data, n: m, d: d)
         centres = c
         centreNorms = norms
@@ -142,9 +131,8 @@ public struct Router: Sendable {
         coveredBy = covered
     }
 
-    /// Nearest fine centre of every row of `embeddings` (N, D) and the squared distance to it.
-    /// A Float GEMM search keeps the closest few candidates, whose distances are then recomputed
-    /// in Double; the smallest wins (ties: the lower index).
+    /// Nearest fine centre of every row of `embeddings` (N, D) and the squared distance to it, by
+    /// `NearestCentres.nearest` (Float candidates, then exact Double distances; ties: the lower index).
     public func nearest(_ embeddings: Tensor) throws -> (index: [Int32], squaredDistance: [Double]) {
         let d = dimension, m = fineCount
         guard embeddings.rank == 2, embeddings.shape[1] == d else {
@@ -154,38 +142,14 @@ public struct Router: Sendable {
         for r in 0..<n {
             for j in 0..<d where !embeddings.data[r * d + j].isFinite { throw RoutingError.nonFinite(what: "embeddings", row: r) }
         }
-        let l = min(Self.candidates, m)
-        var cand = [Int32](repeating: 0, count: n * l)
-        var value = [Float](repeating: 0, count: n * l)
-        cand.withUnsafeMutableBufferPointer { ip in
-            value.withUnsafeMutableBufferPointer { vp in
-                guard let ip = ip.baseAddress, let vp = vp.baseAddress else { return }
-                NearestCentres.candidates(ip, vp, embeddings.data, centres.data, centreNorms.data, n: n, d: d, k: m, l: l)
-            }
-        }
         var index = [Int32](repeating: 0, count: n), dist = [Double](repeating: 0, count: n)
-        for i in 0..<n {
-            var best = Int32(-1), bestD = Double.infinity
-            for t in 0..<l {
-                let s = cand[i * l + t]
-                if s < 0 { continue }
-                let dd = Self.squaredDistance(embeddings.data + i * d, centres.data + Int(s) * d, d)
-                if dd < bestD || (dd == bestD && s < best) { best = s; bestD = dd }
+        index.withUnsafeMutableBufferPointer { ip in
+            dist.withUnsafeMutableBufferPointer { dp in
+                guard let ip = ip.baseAddress, let dp = dp.baseAddress else { return }
+                NearestCentres.nearest(ip, dp, embeddings.data, centres.data, n: n, d: d, k: m, centreNorms: centreNorms.data)
             }
-            index[i] = best
-            dist[i] = bestD
         }
         return (index, dist)
-    }
-
-    /// ‖a − b‖² in Double for vectors of length d.
-    static func squaredDistance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Double {
-        var s = 0.0
-        for j in 0..<d {
-            let t = Double(a[j]) - Double(b[j])
-            s += t * t
-        }
-        return s
     }
 
     /// Weights for a task whose class (or text) embeddings are `embeddings` (L, D), L2-normalised.
@@ -282,10 +246,10 @@ public enum ClassEmbedding {
                 let row = features.data + (c * templates + t) * d
                 for j in 0..<d { acc[j] += Double(row[j]) }
             }
-            let norm = acc.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            let inv = norm > 0 ? 1 / norm : 0
-            for j in 0..<d { out.data[c * d + j] = Float(acc[j] * inv) }
+            for j in 0..<d { out.data[c * d + j] = Float(acc[j]) }
         }
+        let norms = Tensor(shape: [classes])
+        L2Normalize.forward(out.data, norms.data, out.data, rows: classes, cols: d)
         return out
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MoDEFormats
 
 /// Which training pairs an expert sees: every pair whose fine cluster maps to the expert's
 /// coarse cluster(s), plus an out-of-cluster fraction of the other pairs (MoDE's reference code
@@ -53,8 +54,8 @@ public struct ExpertSelection: Sendable {
         return Double(inside) + outOfClusterRatio * Double(outside)
     }
 
-    /// A uniform number in [0, 1) from `key` and `seed` (the top 53 bits of `keyHash`).
+    /// A uniform number in [0, 1) from `key` and `seed` (the top 53 bits of `StableHash.key`).
     public static func unitHash(_ key: String, seed: UInt64) -> Double {
-        Double(keyHash(key, seed: seed) >> 11) * (1.0 / 9_007_199_254_740_992.0)
+        Double(StableHash.key(key, seed: seed) >> 11) * (1.0 / 9_007_199_254_740_992.0)
     }
 }

@@ -1,6 +1,7 @@
 import MoDEData
 import Foundation
 import MoDETokenizers
+import MoDEModels
 
 /// Training batches from WebDataset shards (`ShardLoader`), with captions tokenized by the CLIP
 /// tokenizer; its position is the loader's, so checkpoints resume the stream exactly.
@@ -17,7 +18,8 @@ public final class ShardSource: BatchSource {
         o.workers = workers
         o.seed = seed
         o.shuffleBuffer = shuffleBuffer
-        loader = try ShardLoader(options: o, encodeText: { tokenizer.tokenize($0, contextLength: contextLength) }, filter: filter)
+        let text = CLIPTextEncoder(tokenizer: tokenizer, contextLength: contextLength)
+        loader = try ShardLoader(options: o, encodeText: { text.ids($0) }, filter: filter)
     }
 
     public var summary: String { spec }

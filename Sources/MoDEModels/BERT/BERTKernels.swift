@@ -1,36 +1,15 @@
 import Foundation
 import MoDETensor
+import RealModule
 
 // Inference kernels specific to the BERT encoder: packed variable-length sequences (no padding
 // rows), bidirectional attention, fused bias + GELU, and pooling. Each sits beside a naive
 // reference used by the tests.
 
-@inline(__always) private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-}
-
-@inline(__always) private func store16(_ p: UnsafeMutablePointer<Float>, _ v: SIMD16<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
-}
-
-/// Lanes 0..<n of a SIMD16 (n < 16); the rest `pad`.
-@inline(__always) private func loadPartial(_ p: UnsafePointer<Float>, _ n: Int, pad: Float = 0) -> SIMD16<Float> {
-    var v = SIMD16<Float>(repeating: pad)
-    for i in 0..<n { v[i] = p[i] }
-    return v
-}
-
-@inline(__always) private func storePartial(_ p: UnsafeMutablePointer<Float>, _ v: SIMD16<Float>, _ n: Int) {
-    for i in 0..<n { p[i] = v[i] }
-}
-
 /// `Parallel.forEach` when `parallel`, else `body(0..<n)` on the calling thread.
 @inline(__always) private func forEach(_ n: Int, grain: Int, _ parallel: Bool, _ body: (Range<Int>) -> Void) {
     if parallel { Parallel.forEach(n, grain: grain, body) } else if n > 0 { body(0..<n) }
 }
-
-/// Rows per parallel chunk so that a chunk holds about 16K elements.
-@inline(__always) private func grain(_ cols: Int) -> Int { max(1, 16_384 / max(1, cols)) }
 
 /// Sequences packed one after another: sequence s occupies rows offsets[s] ..< offsets[s] + lengths[s].
 public struct PackedSequences: Sendable, Equatable {
@@ -67,7 +46,7 @@ public enum BERTKernels {
     public static func embed(_ x: UnsafeMutablePointer<Float>, ids: UnsafePointer<Int32>, _ seqs: PackedSequences,
                              word: UnsafePointer<Float>, position: UnsafePointer<Float>, tokenType: UnsafePointer<Float>,
                              width C: Int, parallel: Bool = true) {
-        forEach(seqs.count, grain: max(1, grain(C) / 16), parallel) { range in
+        forEach(seqs.count, grain: max(1, rowGrain(C) / 16), parallel) { range in
             for s in range {
                 let o = seqs.offsets[s]
                 for t in 0..<seqs.lengths[s] {
@@ -93,7 +72,7 @@ public enum BERTKernels {
     /// `residual` nil means zeros.
     public static func residualPlusBias(_ y: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
                                         _ bias: UnsafePointer<Float>, rows: Int, cols n: Int, parallel: Bool = true) {
-        forEach(rows, grain: grain(n), parallel) { range in
+        forEach(rows, grain: rowGrain(n), parallel) { range in
             for r in range {
                 let yr = y + r * n
                 var c = 0
@@ -114,7 +93,7 @@ public enum BERTKernels {
     public static func biasGELU(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, rows: Int, cols n: Int,
                                 parallel: Bool = true) {
         @inline(__always) func g(_ v: SIMD16<Float>) -> SIMD16<Float> { v * 0.5 * (1 + VectorMath.erf(v * 0.707_106_77)) }
-        forEach(rows, grain: grain(n), parallel) { range in
+        forEach(rows, grain: rowGrain(n), parallel) { range in
             for r in range {
                 let yr = y + r * n
                 var c = 0
@@ -128,18 +107,18 @@ public enum BERTKernels {
     }
 
     /// Reference for `biasGELU` (libm erf).
-    public static func biasGELUReference<T: ReferenceReal>(_ y: UnsafeMutablePointer<T>, _ bias: UnsafePointer<T>, rows: Int, cols n: Int) {
+    public static func biasGELUReference<T: Real & BinaryFloatingPoint>(_ y: UnsafeMutablePointer<T>, _ bias: UnsafePointer<T>, rows: Int, cols n: Int) {
         for r in 0..<rows {
             for c in 0..<n {
                 let v = y[r * n + c] + bias[c]
-                y[r * n + c] = v * T(0.5) * (1 + T.refErf(v / T(2).squareRoot()))
+                y[r * n + c] = v * T(0.5) * (1 + T.erf(v / T(2).squareRoot()))
             }
         }
     }
 
     /// y (rows, n) = tanh(y) in place.
     public static func tanh(_ y: UnsafeMutablePointer<Float>, rows: Int, cols n: Int, parallel: Bool = true) {
-        forEach(rows, grain: grain(n), parallel) { range in
+        forEach(rows, grain: rowGrain(n), parallel) { range in
             for r in range {
                 let yr = y + r * n
                 var c = 0
@@ -289,19 +268,12 @@ public enum BERTKernels {
         for t in full..<n { row[t] *= inv }
     }
 
-    @inline(__always)
-    private static func horizontalMax(_ v: SIMD16<Float>) -> Float {
-        var m = v[0]
-        for i in 1..<16 where v[i] > m { m = v[i] }
-        return m
-    }
-
     /// Reference for `attention`: padded batch (B, T) with `mask` (B, T) of 1 (token) / 0
     /// (padding); ctx (B, T, C) from qkv (B, T, 3C). Masked keys get an additive −∞-like score,
     /// as Hugging Face's extended attention mask does.
-    public static func attentionReference<T: ReferenceReal>(_ ctx: UnsafeMutablePointer<T>, _ qkv: UnsafePointer<T>,
-                                                            mask: UnsafePointer<Int32>, batch B: Int, tokens: Int,
-                                                            heads H: Int, headDim D: Int, parallel: Bool = true) {
+    public static func attentionReference<T: Real & BinaryFloatingPoint>(_ ctx: UnsafeMutablePointer<T>, _ qkv: UnsafePointer<T>,
+                                                                         mask: UnsafePointer<Int32>, batch B: Int, tokens: Int,
+                                                                         heads H: Int, headDim D: Int, parallel: Bool = true) {
         let C = H * D
         let scale = 1 / T(D).squareRoot()
         var p = [T](repeating: 0, count: tokens)
@@ -319,7 +291,7 @@ public enum BERTKernels {
                     }
                     var sum: T = 0
                     for j in 0..<tokens {
-                        p[j] = T.refExp(p[j] - m)
+                        p[j] = T.exp(p[j] - m)
                         sum += p[j]
                     }
                     for c in 0..<D {
@@ -339,7 +311,7 @@ public enum BERTKernels {
     /// applies the pooler layer afterwards.)
     public static func pool(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ seqs: PackedSequences,
                             width C: Int, mode: BERTPooling, parallel: Bool = true) {
-        forEach(seqs.count, grain: max(1, grain(C) / 16), parallel) { range in
+        forEach(seqs.count, grain: max(1, rowGrain(C) / 16), parallel) { range in
             for s in range {
                 let o = seqs.offsets[s], L = seqs.lengths[s]
                 let y = out + s * C
@@ -369,9 +341,9 @@ public enum BERTKernels {
 
     /// Reference for `pool` on a padded batch x (B, T, C) with `mask` (B, T), as
     /// sentence-transformers computes it (sums over masked tokens, divided by the token count).
-    public static func poolReference<T: ReferenceReal>(_ out: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>,
-                                                       mask: UnsafePointer<Int32>, batch B: Int, tokens: Int, width C: Int,
-                                                       mode: BERTPooling) {
+    public static func poolReference<T: Real & BinaryFloatingPoint>(_ out: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>,
+                                                                    mask: UnsafePointer<Int32>, batch B: Int, tokens: Int, width C: Int,
+                                                                    mode: BERTPooling) {
         for b in 0..<B {
             let n = (0..<tokens).reduce(0) { $0 + Int(mask[b * tokens + $1]) }
             for c in 0..<C {

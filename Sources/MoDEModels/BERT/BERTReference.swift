@@ -1,10 +1,11 @@
 import MoDENN
 import MoDETensor
 import MoDETokenizers
+import RealModule
 
 extension BERTModel {
     /// What `forwardReference` computes.
-    public struct ReferenceOutput<T: ReferenceReal> {
+    public struct ReferenceOutput<T: Real & BinaryFloatingPoint> {
         /// (B, T, H) final hidden states, padding positions included.
         public var hidden: [T]
         /// (B, H) tanh(pooler.dense([CLS])) when the model has a pooler.
@@ -14,7 +15,7 @@ extension BERTModel {
     /// Naive forward on a padded `batch` with its attention mask, in precision T, following
     /// Hugging Face's BertModel step by step (separate Q/K/V products, additive key mask, exact
     /// erf GELU). For tests of `encode`; slow.
-    public func forwardReference<T: ReferenceReal>(_ batch: BERTTokenBatch, as _: T.Type = T.self) -> ReferenceOutput<T> {
+    public func forwardReference<T: Real & BinaryFloatingPoint>(_ batch: BERTTokenBatch, as _: T.Type = T.self) -> ReferenceOutput<T> {
         let B = batch.count, L = batch.length, H = config.hiddenSize
         let rows = B * L
         func w(_ p: Param) -> [T] { (0..<p.count).map { T(arena.value(p)[$0]) } }
@@ -66,7 +67,7 @@ extension BERTModel {
             for i in h.indices { h[i] += x[i] }
             x = layerNorm(layer.attentionNorm, h)
             var inter = linear(layer.intermediate, x, rows: rows)
-            for i in inter.indices { inter[i] = inter[i] * T(0.5) * (1 + T.refErf(inter[i] / T(2).squareRoot())) }
+            for i in inter.indices { inter[i] = inter[i] * T(0.5) * (1 + T.erf(inter[i] / T(2).squareRoot())) }
             var o = linear(layer.output, inter, rows: rows)
             for i in o.indices { o[i] += x[i] }
             x = layerNorm(layer.outputNorm, o)
@@ -75,7 +76,7 @@ extension BERTModel {
         if let pooler {
             var cls = [T](repeating: 0, count: B * H)
             for b in 0..<B { for c in 0..<H { cls[b * H + c] = x[b * L * H + c] } }
-            pooled = linear(pooler, cls, rows: B).map { T.refTanh($0) }
+            pooled = linear(pooler, cls, rows: B).map { T.tanh($0) }
         }
         return ReferenceOutput(hidden: x, pooled: pooled)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import MoDENN
 import MoDETensor
+import RealModule
 
 /// open_clip's `ClipLoss` on one process: with u = normalise(image features), v = normalise(text
 /// features) and s = exp(logit_scale),
@@ -95,7 +96,7 @@ public enum ContrastiveLoss {
 
     /// Naive reference of forward and backward together, in any precision: returns the loss,
     /// the raw features' gradients (B·E each) and d loss / d logit_scale.
-    public static func reference<T: ReferenceReal>(image: [T], text: [T], logitScale: T, batch b: Int, dim e: Int)
+    public static func reference<T: Real & BinaryFloatingPoint>(image: [T], text: [T], logitScale: T, batch b: Int, dim e: Int)
         -> (loss: T, dImage: [T], dText: [T], dLogitScale: T) {
         func normalise(_ x: [T]) -> ([T], [T]) {
             var y = x, norms = [T](repeating: 0, count: b)
@@ -108,7 +109,7 @@ public enum ContrastiveLoss {
             return (y, norms)
         }
         let (u, nu) = normalise(image), (v, nv) = normalise(text)
-        let s = T.refExp(logitScale)
+        let s = T.exp(logitScale)
         var dots = [T](repeating: 0, count: b * b)  // u_i · v_j
         for i in 0..<b { for j in 0..<b { for c in 0..<e { dots[i * b + j] += u[i * e + c] * v[j * e + c] } } }
         // g[i][j] = d loss / d logits[i][j], both cross-entropies folded into the image-side matrix.
@@ -118,10 +119,10 @@ public enum ContrastiveLoss {
             for r in 0..<b {
                 let row = (0..<b).map { k in s * (side == 0 ? dots[r * b + k] : dots[k * b + r]) }
                 let m = row.max()!
-                let z = row.reduce(T(0)) { $0 + T.refExp($1 - m) }
-                loss += (T.refLog(z) + m - row[r]) / T(2 * b)
+                let z = row.reduce(T(0)) { $0 + T.exp($1 - m) }
+                loss += (T.log(z) + m - row[r]) / T(2 * b)
                 for k in 0..<b {
-                    let p = T.refExp(row[k] - m) / z - (k == r ? 1 : 0)
+                    let p = T.exp(row[k] - m) / z - (k == r ? 1 : 0)
                     if side == 0 { g[r * b + k] += p / T(2 * b) } else { g[k * b + r] += p / T(2 * b) }
                 }
             }

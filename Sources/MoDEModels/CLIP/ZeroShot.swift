@@ -40,22 +40,13 @@ public struct ZeroShotClassifier: Sendable {
     }
 
     /// Builds the classifier of `classNames` × `templates` with `model`'s text tower, tokenizing
-    /// with `tokenizer` at the model's context length and encoding `batch` prompts at a time.
+    /// with `tokenizer` at the model's context length and encoding `batch` prompts at a time
+    /// (`CLIPTextEncoder`).
     public init(model: CLIPModel, tokenizer: CLIPTokenizer, classNames: [String], templates: [String], batch: Int = 256) {
         precondition(!classNames.isEmpty && !templates.isEmpty, "no class names or no templates")
-        let l = model.config.text.contextLength, e = model.embedDim
         let prompts = classNames.flatMap { Self.prompts($0, templates: templates) }
-        let features = Tensor(shape: [prompts.count, e])
-        var ids = [Int32](repeating: 0, count: min(batch, prompts.count) * l)
-        for lo in stride(from: 0, to: prompts.count, by: batch) {
-            let hi = min(prompts.count, lo + batch)
-            for (i, p) in prompts[lo..<hi].enumerated() {
-                let row = tokenizer.tokenize(p, contextLength: l)
-                for j in 0..<l { ids[i * l + j] = row[j] }
-            }
-            ids.withUnsafeBufferPointer { model.encodeText(features.data + lo * e, $0.baseAddress!, batch: hi - lo) }
-        }
-        self.init(textFeatures: features.data, classes: classNames.count, templates: templates.count, dim: e)
+        let features = CLIPTextEncoder(tokenizer: tokenizer, model: model).features(prompts, model: model, batch: batch, normalise: false)
+        self.init(textFeatures: features.data, classes: classNames.count, templates: templates.count, dim: model.embedDim)
     }
 
     /// logits (N, classes) = 100 · normalise(imageFeatures (N, E)) · weightsᵀ.

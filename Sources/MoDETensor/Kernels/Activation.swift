@@ -1,3 +1,5 @@
+import RealModule
+
 /// Pointwise activations with their derivatives.
 public enum Activation: String, Sendable, CaseIterable, Codable {
     /// x · Φ(x) = 0.5 · x · (1 + erf(x / √2)), exact-erf GELU as PyTorch's `nn.GELU()`.
@@ -35,9 +37,7 @@ public enum Activation: String, Sendable, CaseIterable, Codable {
     /// Runs body(lo, hi) over parallel chunks of 0..<count whose bounds are multiples of 16.
     @inline(__always)
     static func chunked(_ count: Int, _ body: (Int, Int) -> Void) {
-        Parallel.forEach((count + 15) / 16, grain: grain / 16) { blocks in
-            body(blocks.lowerBound * 16, min(count, blocks.upperBound * 16))
-        }
+        forEachChunk16(count, grain: grain, body)
     }
 
     // One loop per function, with the vector math inlined in it (a closure per vector would
@@ -101,29 +101,29 @@ public enum Activation: String, Sendable, CaseIterable, Codable {
     }
 
     /// Naive reference for `forward`, in any precision.
-    public func forwardReference<T: ReferenceReal>(_ y: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, count: Int) {
+    public func forwardReference<T: Real & BinaryFloatingPoint>(_ y: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, count: Int) {
         for i in 0..<count {
             let v = x[i]
             switch self {
-            case .gelu: y[i] = v / 2 * (1 + T.refErf(v / T(2).squareRoot()))
-            case .quickGELU: y[i] = v / (1 + T.refExp(-T(1.702) * v))
+            case .gelu: y[i] = v / 2 * (1 + T.erf(v / T(2).squareRoot()))
+            case .quickGELU: y[i] = v / (1 + T.exp(-T(1.702) * v))
             }
         }
     }
 
     /// Naive reference for `backward`, in any precision (same accumulate semantics).
-    public func backwardReference<T: ReferenceReal>(_ dx: UnsafeMutablePointer<T>, _ dy: UnsafePointer<T>,
-                                                    _ x: UnsafePointer<T>, count: Int, accumulate: Bool = false) {
+    public func backwardReference<T: Real & BinaryFloatingPoint>(_ dx: UnsafeMutablePointer<T>, _ dy: UnsafePointer<T>,
+                                                                 _ x: UnsafePointer<T>, count: Int, accumulate: Bool = false) {
         for i in 0..<count {
             let v = x[i]
             let d: T
             switch self {
             case .gelu:
-                let cdf = (1 + T.refErf(v / T(2).squareRoot())) / 2
-                let pdf = T.refExp(-v * v / 2) / (2 * T.pi).squareRoot()
+                let cdf = (1 + T.erf(v / T(2).squareRoot())) / 2
+                let pdf = T.exp(-v * v / 2) / (2 * T.pi).squareRoot()
                 d = cdf + v * pdf
             case .quickGELU:
-                let s = 1 / (1 + T.refExp(-T(1.702) * v))
+                let s = 1 / (1 + T.exp(-T(1.702) * v))
                 d = s + T(1.702) * v * s * (1 - s)
             }
             dx[i] = accumulate ? dx[i] + dy[i] * d : dy[i] * d

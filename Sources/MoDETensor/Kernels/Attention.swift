@@ -255,15 +255,6 @@ public enum Attention {
         for t in n..<count { ds[t] = 0 }
     }
 
-    /// The sum of the lanes (halving the vector).
-    @inline(__always)
-    static func horizontalSum(_ v: SIMD16<Float>) -> Float {
-        let a = v.lowHalf + v.highHalf
-        let b = a.lowHalf + a.highHalf
-        let c = b.lowHalf + b.highHalf
-        return c[0] + c[1]
-    }
-
     // MARK: naive references (for tests; generic so they can run in Double)
 
     /// Naive `forward`: same layout and results, plain loops, exp in Double.

@@ -1,3 +1,6 @@
+import Foundation
+import RealModule
+
 /// Softmax cross-entropy with integer targets (PyTorch `F.cross_entropy`, mean reduction).
 public enum CrossEntropy {
     /// Returns the mean over rows of −log softmax(logits (rows, classes))[target]; saves the
@@ -16,7 +19,7 @@ public enum CrossEntropy {
                 let xt = logits[r * classes + t]
                 let (m, s) = Softmax.forwardRow(probs + r * classes, logits + r * classes,
                                                 valid: classes, cols: classes, scale: 1)
-                losses[r] = Double(Float.refLog(s)) + (Double(m) - Double(xt))
+                losses[r] = Double(Foundation.log(s)) + (Double(m) - Double(xt))
             }
         }
         var s = 0.0
@@ -44,16 +47,16 @@ public enum CrossEntropy {
     }
 
     /// Naive reference for `forward`, in any precision.
-    public static func forwardReference<T: ReferenceReal>(_ probs: UnsafeMutablePointer<T>, _ logits: UnsafePointer<T>,
-                                                          targets: UnsafePointer<Int32>, rows: Int, classes: Int) -> T {
+    public static func forwardReference<T: Real & BinaryFloatingPoint>(_ probs: UnsafeMutablePointer<T>, _ logits: UnsafePointer<T>,
+                                                                       targets: UnsafePointer<Int32>, rows: Int, classes: Int) -> T {
         var total: T = 0
         for r in 0..<rows {
             var m = -T.infinity
             for c in 0..<classes { m = Swift.max(m, logits[r * classes + c]) }
             var s: T = 0
-            for c in 0..<classes { s += T.refExp(logits[r * classes + c] - m) }
-            for c in 0..<classes { probs[r * classes + c] = T.refExp(logits[r * classes + c] - m) / s }
-            total += T.refLog(s) + m - logits[r * classes + Int(targets[r])]
+            for c in 0..<classes { s += T.exp(logits[r * classes + c] - m) }
+            for c in 0..<classes { probs[r * classes + c] = T.exp(logits[r * classes + c] - m) / s }
+            total += T.log(s) + m - logits[r * classes + Int(targets[r])]
         }
         return total / T(rows)
     }

@@ -45,9 +45,7 @@ public enum Elementwise {
     /// Runs body(lo, hi) over parallel chunks of 0..<count whose bounds are multiples of 16.
     @inline(__always)
     static func chunked(_ count: Int, _ body: (Int, Int) -> Void) {
-        Parallel.forEach((count + 15) / 16, grain: grain / 16) { blocks in
-            body(blocks.lowerBound * 16, min(count, blocks.upperBound * 16))
-        }
+        forEachChunk16(count, grain: grain, body)
     }
 
     /// Naive reference for `add`.

@@ -1,3 +1,5 @@
+import RealModule
+
 /// Row-wise softmax of `scale · x`, with an optional causal mask, and its backward.
 public enum Softmax {
     /// y (rows, cols) = softmax(scale · x (rows, cols)) along each row. With `causal`, x is a stack
@@ -86,7 +88,7 @@ public enum Softmax {
     }
 
     /// Naive reference for `forward`, in any precision.
-    public static func forwardReference<T: ReferenceReal>(
+    public static func forwardReference<T: Real & BinaryFloatingPoint>(
         _ y: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, rows: Int, cols: Int, causal: Bool = false, scale: T = 1
     ) {
         for r in 0..<rows {
@@ -94,8 +96,8 @@ public enum Softmax {
             var m = -T.infinity
             for c in 0..<n { m = max(m, scale * x[r * cols + c]) }
             var s: T = 0
-            for c in 0..<n { s += T.refExp(scale * x[r * cols + c] - m) }
-            for c in 0..<cols { y[r * cols + c] = c < n ? T.refExp(scale * x[r * cols + c] - m) / s : 0 }
+            for c in 0..<n { s += T.exp(scale * x[r * cols + c] - m) }
+            for c in 0..<cols { y[r * cols + c] = c < n ? T.exp(scale * x[r * cols + c] - m) / s : 0 }
         }
     }
 
