@@ -1,3 +1,4 @@
+import CMoDEKernels
 import MoDETensor
 
 /// Nearest-centre search. Distances come from one GEMM per block of rows,
@@ -180,41 +181,17 @@ public enum NearestCentres {
     /// out (n) = ‖x_i‖² for every row of x (n, d).
     public static func rowSquaredNorms(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, n: Int, d: Int) {
         Parallel.forEach(n, grain: 256) { range in
-            for i in range { out[i] = squaredNorm(x + i * d, d) }
+            mode_row_squared_norms(out, x, range.lowerBound, range.upperBound, d)
         }
     }
 
-    /// ‖v‖² of a vector of length d (SIMD, eight partial sums).
+    /// ‖v‖² of a vector of length d (eight partial sums; a C kernel).
     @inline(__always)
-    static func squaredNorm(_ v: UnsafePointer<Float>, _ d: Int) -> Float {
-        let raw = UnsafeRawPointer(v)
-        var acc = SIMD8<Float>(repeating: 0)
-        var t = 0
-        while t + 8 <= d {
-            let a = raw.loadUnaligned(fromByteOffset: 4 * t, as: SIMD8<Float>.self)
-            acc = acc.addingProduct(a, a)
-            t += 8
-        }
-        var s = acc.sum()
-        while t < d { s += v[t] * v[t]; t += 1 }
-        return s
-    }
+    static func squaredNorm(_ v: UnsafePointer<Float>, _ d: Int) -> Float { mode_squared_norm(v, d) }
 
-    /// a · b for vectors of length d (SIMD, eight partial sums).
+    /// a · b for vectors of length d (eight partial sums; a C kernel).
     @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Float {
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-        var acc = SIMD8<Float>(repeating: 0)
-        var t = 0
-        while t + 8 <= d {
-            acc = acc.addingProduct(ra.loadUnaligned(fromByteOffset: 4 * t, as: SIMD8<Float>.self),
-                                    rb.loadUnaligned(fromByteOffset: 4 * t, as: SIMD8<Float>.self))
-            t += 8
-        }
-        var s = acc.sum()
-        while t < d { s += a[t] * b[t]; t += 1 }
-        return s
-    }
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Float { mode_dot(a, b, d) }
 
     /// Nearest centre of every row (unconstrained): index (n) and squared Euclidean distance (n),
     /// clamped at 0 against rounding. `rowNorms` (n) may pass precomputed ‖x_i‖².
