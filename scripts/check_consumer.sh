@@ -27,7 +27,11 @@ log "MoDE $version ($(git rev-parse --short "$rev")) from $bare"
 
 export MODE_PACKAGE_URL="file://$bare"
 rm -f Examples/Consumer/Package.resolved
-swift package --package-path Examples/Consumer --scratch-path "$scratch" update >/dev/null
+if ! swift package --package-path Examples/Consumer --scratch-path "$scratch" update >"$scratch/resolve.log" 2>&1; then
+  cat "$scratch/resolve.log" >&2
+  echo "consumer: resolving the example's dependencies failed" >&2
+  exit 1
+fi
 resolved=$(grep -o '"version" *: *"[^"]*"' Examples/Consumer/Package.resolved | grep -c "\"$version\"" || true)
 [ "$resolved" = 1 ] || { echo "consumer: MoDE did not resolve to $version" >&2; cat Examples/Consumer/Package.resolved >&2; exit 1; }
 
