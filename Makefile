@@ -11,11 +11,13 @@ build:
 demo: setup
 	@bash scripts/demo.sh
 
+# The test suite (debug build), then Examples/Consumer built against MoDE taken by version.
 test: setup
 	swift test
+	bash scripts/check_consumer.sh
 
 bench: setup
 	.build/release/mode bench gemm --m 1024 --n 1024 --k 1024
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-consumer

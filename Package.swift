@@ -1,21 +1,6 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Numeric targets are compiled for AVX2/FMA on x86-64 (any x86-64 CPU since 2013 has them);
-// set MODE_PORTABLE=1 when building to drop this and target the baseline instruction set.
-let portable = Context.environment["MODE_PORTABLE"] == "1"
-#if arch(x86_64)
-let cpuFlags: [String] = portable ? [] : ["-target-cpu", "haswell"]
-let cCpuFlags: [String] = portable ? [] : ["-mavx2", "-mfma"]
-#else
-let cpuFlags: [String] = []
-let cCpuFlags: [String] = []
-#endif
-let numericSwift: [SwiftSetting] = [
-    .unsafeFlags(cpuFlags),
-    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
-]
-
 let package = Package(
     name: "MoDE",
     platforms: [.macOS(.v14)],
@@ -41,77 +26,76 @@ let package = Package(
         // MARK: C shim — BLAS entry points resolved at run time (dlopen)
         .target(
             name: "CMoDEBLAS",
-            cSettings: [.unsafeFlags(["-O3"] + cCpuFlags)],
             linkerSettings: [.linkedLibrary("dl")]
         ),
 
         // MARK: C shim — image codecs (libjpeg-turbo, libpng, libwebp): probe, decode to RGB, encode
         .target(
             name: "CMoDECodecs",
-            cSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp")]
+        ),
+
+        // MARK: C kernels — float kernels built for AVX2/FMA and for the default target, picked at run time
+        .target(
+            name: "CMoDEKernels",
+            linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
         ),
 
         // MARK: C module — the system zlib (gzip decompression of the CLIP vocabulary)
         .systemLibrary(name: "CMoDEZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: MoDETensor — storage, the one GEMM call site, parallel-for, SIMD kernels
-        .target(name: "MoDETensor", dependencies: ["CMoDEBLAS", .product(name: "RealModule", package: "swift-numerics")],
-                swiftSettings: numericSwift),
+        .target(name: "MoDETensor", dependencies: ["CMoDEBLAS", "CMoDEKernels", .product(name: "RealModule", package: "swift-numerics")]),
 
         // MARK: MoDEFormats — file formats: safetensors, strict JSON, half floats, atomic files
-        .target(name: "MoDEFormats", dependencies: ["MoDETensor"], swiftSettings: numericSwift),
+        .target(name: "MoDEFormats", dependencies: ["MoDETensor"]),
 
         // MARK: MoDENN — layers with backward, parameter arena and its safetensors IO, AdamW, schedules
-        .target(name: "MoDENN", dependencies: ["MoDETensor", "MoDEFormats"], swiftSettings: numericSwift),
+        .target(name: "MoDENN", dependencies: ["MoDETensor", "MoDEFormats", "CMoDEKernels"]),
 
         // MARK: MoDETokenizers — open_clip's CLIP BPE and Hugging Face's BERT WordPiece, exact to the references
         .target(name: "MoDETokenizers", dependencies: ["MoDEFormats", "CMoDEZlib"]),
 
         // MARK: MoDEModels — CLIP and the BERT caption encoder, built from NN layers
-        // Optimised in debug builds too: the MiniLM parity test runs a 22M-parameter encoder.
-        .target(name: "MoDEModels", dependencies: ["MoDENN", "MoDETokenizers", "MoDEFormats",
-                                                   .product(name: "RealModule", package: "swift-numerics")],
-                swiftSettings: numericSwift + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .target(name: "MoDEModels", dependencies: ["MoDENN", "MoDETokenizers", "MoDEFormats", "CMoDEKernels",
+                                                   .product(name: "RealModule", package: "swift-numerics")]),
 
         // MARK: MoDEData — real-data IO: tar/WebDataset shards, images, the loader, benchmark tasks
-        .target(name: "MoDEData", dependencies: ["MoDETensor", "MoDEFormats", "CMoDECodecs"], swiftSettings: numericSwift),
+        .target(name: "MoDEData", dependencies: ["MoDETensor", "MoDEFormats", "CMoDECodecs", "CMoDEKernels"]),
 
         // MARK: MoDESynth — the procedural image–caption corpus and its zero-shot tasks
-        .target(name: "MoDESynth", dependencies: ["MoDEData"], swiftSettings: numericSwift),
+        .target(name: "MoDESynth", dependencies: ["MoDEData"]),
 
         // MARK: MoDEClustering — balanced k-means (in memory and streamed), two-level hierarchy, nearest centres
-        .target(name: "MoDEClustering", dependencies: ["MoDETensor", "MoDEFormats"], swiftSettings: numericSwift),
+        .target(name: "MoDEClustering", dependencies: ["MoDETensor", "MoDEFormats", "CMoDEKernels"]),
 
         // MARK: MoDE — training, the shard pipeline, routing, ensembles, evaluation, benchmarks
         .target(name: "MoDE",
-                dependencies: ["MoDEModels", "MoDEData", "MoDESynth", "MoDETokenizers", "MoDENN", "MoDEClustering", "MoDEFormats"],
-                swiftSettings: numericSwift),
+                dependencies: ["MoDEModels", "MoDEData", "MoDESynth", "MoDETokenizers", "MoDENN", "MoDEClustering", "MoDEFormats"]),
 
         // MARK: CLI — the `mode` executable (thin: parse, one library call, print)
         .executableTarget(
             name: "ModeCLI",
-            dependencies: ["MoDE", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: numericSwift
+            dependencies: ["MoDE", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: Tests — one target per library target, plus shared helpers
-        .target(name: "TestSupport", dependencies: ["MoDETensor", "MoDEFormats"], path: "Tests/TestSupport", swiftSettings: numericSwift),
-        .testTarget(name: "MoDETensorTests", dependencies: ["MoDETensor", "TestSupport"], swiftSettings: numericSwift),
-        .testTarget(name: "MoDEFormatsTests", dependencies: ["MoDEFormats", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
+        .target(name: "TestSupport", dependencies: ["MoDETensor", "MoDEFormats"], path: "Tests/TestSupport"),
+        .testTarget(name: "MoDETensorTests", dependencies: ["MoDETensor", "CMoDEKernels", "TestSupport"]),
+        .testTarget(name: "MoDEFormatsTests", dependencies: ["MoDEFormats", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "MoDENNTests", dependencies: ["MoDENN", "TestSupport"],
-            resources: [.copy("Fixtures")], swiftSettings: numericSwift
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "MoDEModelsTests", dependencies: ["MoDEModels", "TestSupport"],
-            resources: [.copy("Fixtures")], swiftSettings: numericSwift
+            resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "MoDEDataTests", dependencies: ["MoDEData", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: numericSwift),
-        .testTarget(name: "MoDESynthTests", dependencies: ["MoDESynth", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(name: "MoDEDataTests", dependencies: ["MoDEData", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MoDESynthTests", dependencies: ["MoDESynth", "TestSupport"]),
         .testTarget(name: "MoDETokenizersTests", dependencies: ["MoDETokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MoDEClusteringTests", dependencies: ["MoDEClustering", "TestSupport"], swiftSettings: numericSwift),
-        .testTarget(name: "MoDETests", dependencies: ["MoDE", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(name: "MoDEClusteringTests", dependencies: ["MoDEClustering", "TestSupport"]),
+        .testTarget(name: "MoDETests", dependencies: ["MoDE", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,3 +1,4 @@
+import CMoDEKernels
 import Foundation
 import MoDETensor
 
@@ -486,25 +487,7 @@ final class CentreSums {
                             if m < 2 { rows.1 = rows.0 }
                             if m < 3 { rows.2 = rows.0 }
                             if m < 4 { rows.3 = rows.0 }
-                            let w0 = SIMD8<Float>(repeating: w[0]), w1 = SIMD8<Float>(repeating: w[1])
-                            let w2 = SIMD8<Float>(repeating: w[2]), w3 = SIMD8<Float>(repeating: w[3])
-                            var t = 0
-                            while t + 8 <= d {
-                                var acc = load8(rows.0 + t) * w0
-                                acc = acc.addingProduct(load8(rows.1 + t), w1)
-                                acc = acc.addingProduct(load8(rows.2 + t), w2)
-                                acc = acc.addingProduct(load8(rows.3 + t), w3)
-                                UnsafeMutableRawPointer(local + t).storeBytes(of: load8(local + t) + acc, as: SIMD8<Float>.self)
-                                t += 8
-                            }
-                            while t < d {
-                                var acc = rows.0[t] * w[0]
-                                acc = rows.1[t] * w[1] + acc
-                                acc = rows.2[t] * w[2] + acc
-                                acc = rows.3[t] * w[3] + acc
-                                local[t] += acc
-                                t += 1
-                            }
+                            mode_weighted_add4(local, rows.0, rows.1, rows.2, rows.3, w[0], w[1], w[2], w[3], d)
                             e += m
                         }
                         for t in 0..<d { sums[j * d + t] += Double(local[t]) }

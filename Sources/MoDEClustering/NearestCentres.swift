@@ -1,3 +1,4 @@
+import CMoDEKernels
 import MoDETensor
 
 /// Nearest-centre search. Distances come from one GEMM per block of rows,
@@ -180,7 +181,7 @@ public enum NearestCentres {
     /// out (n) = ‖x_i‖² for every row of x (n, d).
     public static func rowSquaredNorms(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, n: Int, d: Int) {
         Parallel.forEach(n, grain: 256) { range in
-            for i in range { out[i] = VectorDot.squaredNorm(x + i * d, count: d) }
+            mode_row_squared_norms(out, x, range.lowerBound, range.upperBound, d)
         }
     }
 

@@ -1,7 +1,10 @@
 /// Image resampling with exactly PIL's arithmetic (`Image.resize` on 8-bit images, Resample.c):
 /// separable, horizontal pass then vertical pass, the filter's support widened by the downscale
 /// factor (antialiasing), coefficients normalised per output pixel and rounded to 22-bit fixed
-/// point, each pass rounded and clipped to 8 bits.
+/// point, each pass rounded and clipped to 8 bits. The two passes' inner loops are C kernels
+/// (CMoDEKernels, chosen at run time for the CPU).
+
+import CMoDEKernels
 
 /// Resampling filters of PIL that open_clip uses.
 public enum ResampleFilter: Sendable, Hashable {
@@ -107,26 +110,6 @@ public struct ResampleCoefficients: Sendable {
 @inline(__always) private func clip8(_ acc: Int32) -> UInt8 {
     let v = acc >> resamplePrecisionBits
     return UInt8(truncatingIfNeeded: v < 0 ? 0 : v > 255 ? 255 : v)
-}
-
-/// clip8 on every lane: (acc >> 22) clamped to 0...255, with plain integer operations (no generic
-/// min/max calls): x & ~(x >> 31) zeroes negatives, 255 + (d & (d >> 31)) with d = x - 255 caps at 255.
-@inline(__always) private func clip8<V: SIMD>(_ acc: V) -> V where V.Scalar == Int32 {
-    let x = acc &>> resamplePrecisionBits
-    let low = x & ~(x &>> 31)
-    let d = low &- 255
-    return (d & (d &>> 31)) &+ 255
-}
-
-/// The 8 bytes at `p` widened to Int32 lanes (one vpmovzxbd).
-@inline(__always) private func widenBytes(_ p: UnsafeRawPointer) -> SIMD8<Int32> {
-    SIMD8<Int32>(truncatingIfNeeded: unsafeBitCast(p.loadUnaligned(as: UInt64.self), to: SIMD8<UInt8>.self))
-}
-
-/// The 4 bytes at `p` widened to Int32 lanes (one vpmovzxbd; written as a 32-bit load so the
-/// compiler does not split or merge the overlapping loads of neighbouring pixels).
-@inline(__always) private func widenPixel(_ p: UnsafeRawPointer) -> SIMD4<Int32> {
-    SIMD4<Int32>(truncatingIfNeeded: unsafeBitCast(p.loadUnaligned(as: UInt32.self), to: SIMD4<UInt8>.self))
 }
 
 // MARK: - Reference
@@ -345,7 +328,7 @@ public final class ImageResampler {
 
     /// Horizontal pass over `rows` rows: dst (rows, outCount, 3) ← src (rows, srcStride bytes),
     /// output column i reading input pixels [start[i] - startBias, + count[i]) of src with weights (outCount, taps).
-    /// Pixels are loaded and stored 4 bytes at a time (RGB plus the next byte, in one SIMD4), so
+    /// Pixels are loaded and stored 4 bytes at a time (RGB plus the next byte, in one vector), so
     /// `src` is read 1 byte past a row's last used pixel and `dst` written 1 byte past its end
     /// (callers pad it); when `lastRowExact` the final row is done with exact-length scalar loads,
     /// so nothing past the end of the source is read.
@@ -354,63 +337,8 @@ public final class ImageResampler {
         start: UnsafePointer<Int32>, count: UnsafePointer<Int32>, weights: UnsafePointer<Int32>, taps: Int, outCount: Int,
         startBias: Int, lastRowExact: Bool
     ) {
-        let half = SIMD4<Int32>(repeating: 1 << (resamplePrecisionBits - 1))
-        let raw = UnsafeRawPointer(src)
-        let out = UnsafeMutableRawPointer(dst)
-        let vectorRows = max(lastRowExact ? rows - 1 : rows, 0)
-        let dstStride = outCount * 3
-        // Rows in pairs: the two rows share each output pixel's bounds and weights.
-        var y = 0
-        while y + 2 <= vectorRows {
-            let row0 = raw + y * srcStride, row1 = row0 + srcStride
-            let o0 = out + y * dstStride, o1 = o0 + dstStride
-            for i in 0..<outCount {
-                var acc0 = half, acc1 = half
-                let offset = (Int(start[i]) - startBias) * 3
-                let p0 = row0 + offset, p1 = row1 + offset
-                let k = weights + i * taps
-                for t in 0..<Int(count[i]) {
-                    let w = SIMD4<Int32>(repeating: k[t])
-                    acc0 &+= widenPixel(p0 + 3 * t) &* w
-                    acc1 &+= widenPixel(p1 + 3 * t) &* w
-                }
-                let v0 = SIMD4<UInt8>(truncatingIfNeeded: clip8(acc0)), v1 = SIMD4<UInt8>(truncatingIfNeeded: clip8(acc1))
-                if i == outCount - 1 {
-                    // Row 0's spare byte would land on row 1's first pixel, already written: store exactly.
-                    (o0 + i * 3).storeBytes(of: v0[0], as: UInt8.self)
-                    (o0 + i * 3 + 1).storeBytes(of: v0[1], as: UInt8.self)
-                    (o0 + i * 3 + 2).storeBytes(of: v0[2], as: UInt8.self)
-                } else {
-                    (o0 + i * 3).storeBytes(of: unsafeBitCast(v0, to: UInt32.self), as: UInt32.self)
-                }
-                (o1 + i * 3).storeBytes(of: unsafeBitCast(v1, to: UInt32.self), as: UInt32.self)
-            }
-            y += 2
-        }
-        if y < vectorRows {
-            let rowPtr = raw + y * srcStride
-            let o = out + y * dstStride
-            for i in 0..<outCount {
-                var acc = half
-                let p = rowPtr + (Int(start[i]) - startBias) * 3
-                let k = weights + i * taps
-                for t in 0..<Int(count[i]) { acc &+= widenPixel(p + 3 * t) &* SIMD4(repeating: k[t]) }
-                (o + i * 3).storeBytes(of: unsafeBitCast(SIMD4<UInt8>(truncatingIfNeeded: clip8(acc)), to: UInt32.self), as: UInt32.self)
-            }
-        }
-        if lastRowExact, rows > 0 {
-            let y = rows - 1
-            let rowPtr = src + y * srcStride
-            let o = dst + y * outCount * 3
-            for i in 0..<outCount {
-                let k = weights + i * taps
-                for c in 0..<3 {
-                    var acc: Int32 = 1 << (resamplePrecisionBits - 1)
-                    for t in 0..<Int(count[i]) { acc &+= Int32(rowPtr[(Int(start[i]) - startBias + t) * 3 + c]) &* k[t] }
-                    o[i * 3 + c] = clip8(acc)
-                }
-            }
-        }
+        mode_resample_horizontal(dst, src, srcStride, rows, start, count, weights, taps, outCount, startBias,
+                                 lastRowExact ? 1 : 0)
     }
 
     /// Vertical pass for one output row: dst (length) ← Σ_t src[t · srcStride + i] · weights[t], t < taps.
@@ -418,25 +346,6 @@ public final class ImageResampler {
         _ dst: UnsafeMutablePointer<UInt8>, _ src: UnsafePointer<UInt8>, srcStride: Int,
         weights: UnsafePointer<Int32>, taps: Int, length: Int
     ) {
-        let raw = UnsafeRawPointer(src), out = UnsafeMutableRawPointer(dst)
-        let half = SIMD8<Int32>(repeating: 1 << (resamplePrecisionBits - 1))
-        var i = 0
-        while i + 16 <= length {
-            var a0 = half, a1 = half
-            for t in 0..<taps {
-                let k = SIMD8<Int32>(repeating: weights[t])
-                a0 &+= widenBytes(raw + t * srcStride + i) &* k
-                a1 &+= widenBytes(raw + t * srcStride + i + 8) &* k
-            }
-            (out + i).storeBytes(of: unsafeBitCast(SIMD8<UInt8>(truncatingIfNeeded: clip8(a0)), to: UInt64.self), as: UInt64.self)
-            (out + i + 8).storeBytes(of: unsafeBitCast(SIMD8<UInt8>(truncatingIfNeeded: clip8(a1)), to: UInt64.self), as: UInt64.self)
-            i += 16
-        }
-        while i < length {
-            var acc: Int32 = 1 << (resamplePrecisionBits - 1)
-            for t in 0..<taps { acc &+= Int32(src[t * srcStride + i]) &* weights[t] }
-            dst[i] = clip8(acc)
-            i += 1
-        }
+        mode_resample_vertical(dst, src, srcStride, weights, taps, length)
     }
 }

@@ -1,3 +1,4 @@
+import CMoDEKernels
 import MoDETensor
 
 /// y = x · Wᵀ + b, PyTorch's `nn.Linear` layout: `weight` (out, in), `bias` (out).
@@ -43,9 +44,6 @@ public struct Linear: Sendable {
 /// out (cols) += Σ_r x (rows, cols)[r, :]. Parallel over column blocks.
 func addColumnSums(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, cols: Int) {
     Parallel.forEach(cols, grain: 64) { range in
-        for r in 0..<rows {
-            let row = x + r * cols
-            for c in range { out[c] += row[c] }
-        }
+        mode_add_column_sums(out, x, rows, cols, range.lowerBound, range.upperBound)
     }
 }

@@ -1,3 +1,4 @@
+import CMoDEKernels
 import Foundation
 import MoDETensor
 
@@ -43,18 +44,10 @@ public final class AdamW {
         let decay = lr * weightDecay
         let (b1, b2, eps) = (beta1, beta2, eps)
         let p = arena.values.data, g = arena.grads.data, m = m.data, v = v.data, mask = decayMask.data
+        // x ← x − decay·mask·x; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; x ← x − stepSize·m / (√v / √bc₂ + eps),
+        // elementwise in this order (a C kernel).
         Parallel.forEach(arena.count, grain: 16384) { r in
-            for i in r {
-                var x = p[i]
-                x -= decay * mask[i] * x
-                let gi = g[i]
-                let mi = b1 * m[i] + (1 - b1) * gi
-                let vi = b2 * v[i] + (1 - b2) * gi * gi
-                m[i] = mi
-                v[i] = vi
-                x -= stepSize * mi / (vi.squareRoot() / bc2Sqrt + eps)
-                p[i] = x
-            }
+            mode_adamw_update(p, g, m, v, mask, r.lowerBound, r.upperBound, b1, b2, eps, decay, stepSize, bc2Sqrt)
         }
     }
 

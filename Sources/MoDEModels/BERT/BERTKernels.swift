@@ -1,3 +1,4 @@
+import CMoDEKernels
 import Foundation
 import MoDETensor
 import RealModule
@@ -92,17 +93,8 @@ public enum BERTKernels {
     /// operations: v · 0.5 · (1 + erf(v · √½)).
     public static func biasGELU(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, rows: Int, cols n: Int,
                                 parallel: Bool = true) {
-        @inline(__always) func g(_ v: SIMD16<Float>) -> SIMD16<Float> { v * 0.5 * (1 + VectorMath.erf(v * 0.707_106_77)) }
         forEach(rows, grain: rowGrain(n), parallel) { range in
-            for r in range {
-                let yr = y + r * n
-                var c = 0
-                while c + 16 <= n { store16(yr + c, g(load16(yr + c) + load16(bias + c))); c += 16 }
-                if c < n {
-                    let t = n - c
-                    storePartial(yr + c, g(loadPartial(yr + c, t) + loadPartial(bias + c, t)), t)
-                }
-            }
+            mode_bias_gelu_rows(y, bias, range.lowerBound, range.upperBound, n)
         }
     }
 
@@ -119,19 +111,14 @@ public enum BERTKernels {
     /// y (rows, n) = tanh(y) in place.
     public static func tanh(_ y: UnsafeMutablePointer<Float>, rows: Int, cols n: Int, parallel: Bool = true) {
         forEach(rows, grain: rowGrain(n), parallel) { range in
-            for r in range {
-                let yr = y + r * n
-                var c = 0
-                while c + 16 <= n { store16(yr + c, VectorMath.tanh(load16(yr + c))); c += 16 }
-                if c < n { storePartial(yr + c, VectorMath.tanh(loadPartial(yr + c, n - c)), n - c) }
-            }
+            mode_vtanh(y + range.lowerBound * n, y + range.lowerBound * n, range.count * n)
         }
     }
 
     // MARK: Attention
 
-    /// Sequences at most this long take the direct path (dot products in registers); longer
-    /// ones go through two small GEMMs per head.
+    /// Sequences at most this long take the direct path (dot products in registers, the C kernel
+    /// `mode_bert_attend_direct`); longer ones go through two small GEMMs per head.
     public static let directAttentionLimit = 48
 
     /// ctx (rows, C) = softmax(q kᵀ / √D) v per sequence and head, heads concatenated, over the
@@ -155,11 +142,11 @@ public enum BERTKernels {
                 let q = qkv + o * 3 * C + h * D, k = q + C, v = q + 2 * C
                 let out = ctx + o * C + h * D
                 if L <= directAttentionLimit {
-                    attendDirect(out, q, k, v, scores, L: L, D: D, ld: 3 * C, ldOut: C, scale: scale)
+                    mode_bert_attend_direct(out, q, k, v, scores, L, D, 3 * C, C, scale)
                 } else {
                     // scores (L, L) = scale · q (L, D) · kᵀ; out (L, D) = softmax(scores) · v
                     Matmul.gemm(scores, q, k, m: L, n: L, k: D, transB: true, alpha: scale, lda: 3 * C, ldb: 3 * C, ldc: L)
-                    for i in 0..<L { softmaxRow(scores + i * L, count: L) }
+                    mode_bert_softmax_rows(scores, L, L)
                     Matmul.gemm(out, scores, v, m: L, n: D, k: L, lda: L, ldb: 3 * C, ldc: C)
                 }
             }
@@ -169,103 +156,6 @@ public enum BERTKernels {
         } else if seqs.count > 0 {
             run(0..<(seqs.count * H))
         }
-    }
-
-    /// One (sequence, head): out (L, D; row stride ldOut) from q, k, v (L, D; row stride ld).
-    /// `work` holds L·roundUp16(L) scores followed by kᵀ (D, roundUp16(L)), so each score row
-    /// is a few vector FMAs: row_i[j..j+16] = Σ_c q_i[c] · kᵀ[c][j..j+16].
-    @inline(__always)
-    private static func attendDirect(_ out: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>,
-                                     _ v: UnsafePointer<Float>, _ work: UnsafeMutablePointer<Float>,
-                                     L: Int, D: Int, ld: Int, ldOut: Int, scale: Float) {
-        let Lp = (L + 15) & ~15
-        let kt = work + L * Lp
-        // kᵀ (D, Lp), zero beyond L.
-        for c in 0..<D {
-            let row = kt + c * Lp
-            for j in 0..<L { row[j] = k[j * ld + c] }
-            for j in L..<Lp { row[j] = 0 }
-        }
-        let full = D & ~15, tail = D - full
-        for i in 0..<L {
-            let qi = q + i * ld
-            let row = work + i * Lp
-            var jc = 0
-            while jc < Lp {
-                var acc = SIMD16<Float>(repeating: 0)
-                for c in 0..<D { acc = acc.addingProduct(SIMD16(repeating: qi[c]), load16(kt + c * Lp + jc)) }
-                store16(row + jc, acc * scale)
-                jc += 16
-            }
-            softmaxPaddedRow(row, valid: L, padded: Lp)
-            let oi = out + i * ldOut
-            var c = 0
-            while c < full {
-                var acc = SIMD16<Float>(repeating: 0)
-                for j in 0..<L { acc = acc.addingProduct(SIMD16(repeating: row[j]), load16(v + j * ld + c)) }
-                store16(oi + c, acc)
-                c += 16
-            }
-            if tail > 0 {
-                var acc = SIMD16<Float>(repeating: 0)
-                for j in 0..<L { acc = acc.addingProduct(SIMD16(repeating: row[j]), loadPartial(v + j * ld + full, tail)) }
-                storePartial(oi + full, acc, tail)
-            }
-        }
-    }
-
-    /// row (padded) = softmax of its first `valid` entries in place, 0 beyond; `padded` is a
-    /// multiple of 16, so every access is a whole vector.
-    @inline(__always)
-    private static func softmaxPaddedRow(_ row: UnsafeMutablePointer<Float>, valid n: Int, padded: Int) {
-        for j in n..<padded { row[j] = -.infinity }
-        var m16 = load16(row)
-        var j = 16
-        while j < padded { m16 = VectorMath.max(m16, load16(row + j)); j += 16 }
-        let m = SIMD16<Float>(repeating: horizontalMax(m16))
-        var s16 = SIMD16<Float>(repeating: 0)
-        j = 0
-        while j < padded {
-            let e = VectorMath.exp(load16(row + j) - m)
-            store16(row + j, e)
-            s16 += e
-            j += 16
-        }
-        let inv = SIMD16<Float>(repeating: 1 / s16.sum())
-        j = 0
-        while j < padded { store16(row + j, load16(row + j) * inv); j += 16 }
-    }
-
-    /// row (n) = softmax(row) in place, for any n ≥ 1.
-    @inline(__always)
-    private static func softmaxRow(_ row: UnsafeMutablePointer<Float>, count n: Int) {
-        let full = n & ~15
-        var m: Float = -.infinity
-        if full > 0 {
-            var m16 = load16(row)
-            var j = 16
-            while j < full { m16 = VectorMath.max(m16, load16(row + j)); j += 16 }
-            m = horizontalMax(m16)
-        }
-        for t in full..<n { m = Swift.max(m, row[t]) }
-        let m16 = SIMD16<Float>(repeating: m)
-        var s16 = SIMD16<Float>(repeating: 0)
-        var j = 0
-        while j < full {
-            let e = VectorMath.exp(load16(row + j) - m16)
-            store16(row + j, e)
-            s16 += e
-            j += 16
-        }
-        var s = s16.sum()
-        for t in full..<n {
-            row[t] = Foundation.exp(row[t] - m)
-            s += row[t]
-        }
-        let inv = 1 / s
-        j = 0
-        while j < full { store16(row + j, load16(row + j) * inv); j += 16 }
-        for t in full..<n { row[t] *= inv }
     }
 
     /// Reference for `attention`: padded batch (B, T) with `mask` (B, T) of 1 (token) / 0

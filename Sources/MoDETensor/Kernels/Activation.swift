@@ -1,4 +1,5 @@
 import RealModule
+import CMoDEKernels
 
 /// Pointwise activations with their derivatives.
 public enum Activation: String, Sendable, CaseIterable, Codable {
@@ -40,64 +41,28 @@ public enum Activation: String, Sendable, CaseIterable, Codable {
         forEachChunk16(count, grain: grain, body)
     }
 
-    // One loop per function, with the vector math inlined in it (a closure per vector would
-    // keep the constants from being hoisted out of the loop and halve the speed).
+    // The loops are C kernels (CMoDEKernels), the vector math inlined in them.
 
-    // GELU: x · ½ · (1 + erf(x · √½)), the order of operations PyTorch uses.
+    /// GELU: x · ½ · (1 + erf(x · √½)), the order of operations PyTorch uses.
     static func geluForward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int) {
-        var i = 0
-        while i < n {
-            let m = min(16, n - i)
-            let v = m == 16 ? load16(x + i) : loadPartial(x + i, m)
-            let r = v * 0.5 * (1 + VectorMath.erf(v * 0.707_106_77))
-            if m == 16 { store16(y + i, r) } else { storePartial(y + i, r, m) }
-            i += 16
-        }
+        mode_gelu_forward(y, x, n)
     }
 
-    // GELU′(x) = Φ(x) + x · φ(x), φ(x) = e^(−x²/2) / √(2π).
+    /// GELU′(x) = Φ(x) + x · φ(x), φ(x) = e^(−x²/2) / √(2π).
     static func geluBackward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
                              count n: Int, accumulate: Bool) {
-        var i = 0
-        while i < n {
-            let m = min(16, n - i)
-            let v = m == 16 ? load16(x + i) : loadPartial(x + i, m)
-            let d = m == 16 ? load16(dy + i) : loadPartial(dy + i, m)
-            let cdf = 0.5 * (1 + VectorMath.erf(v * 0.707_106_77))
-            let pdf = VectorMath.exp(-0.5 * v * v) * 0.398_942_28
-            var r = d * cdf.addingProduct(v, pdf)
-            if accumulate { r += m == 16 ? load16(dx + i) : loadPartial(dx + i, m) }
-            if m == 16 { store16(dx + i, r) } else { storePartial(dx + i, r, m) }
-            i += 16
-        }
+        mode_gelu_backward(dx, dy, x, n, accumulate ? 1 : 0)
     }
 
-    // QuickGELU: x · sigmoid(1.702 · x).
+    /// QuickGELU: x · sigmoid(1.702 · x).
     static func quickGELUForward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int) {
-        var i = 0
-        while i < n {
-            let m = min(16, n - i)
-            let v = m == 16 ? load16(x + i) : loadPartial(x + i, m)
-            let r = v * VectorMath.sigmoid(1.702 * v)
-            if m == 16 { store16(y + i, r) } else { storePartial(y + i, r, m) }
-            i += 16
-        }
+        mode_quick_gelu_forward(y, x, n)
     }
 
-    // QuickGELU′(x) = s + 1.702 · x · s · (1 − s), s = sigmoid(1.702 · x).
+    /// QuickGELU′(x) = s + 1.702 · x · s · (1 − s), s = sigmoid(1.702 · x).
     static func quickGELUBackward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
                                   count n: Int, accumulate: Bool) {
-        var i = 0
-        while i < n {
-            let m = min(16, n - i)
-            let v = m == 16 ? load16(x + i) : loadPartial(x + i, m)
-            let d = m == 16 ? load16(dy + i) : loadPartial(dy + i, m)
-            let s = VectorMath.sigmoid(1.702 * v)
-            var r = d * s.addingProduct(1.702 * v * s, 1 - s)
-            if accumulate { r += m == 16 ? load16(dx + i) : loadPartial(dx + i, m) }
-            if m == 16 { store16(dx + i, r) } else { storePartial(dx + i, r, m) }
-            i += 16
-        }
+        mode_quick_gelu_backward(dx, dy, x, n, accumulate ? 1 : 0)
     }
 
     /// Naive reference for `forward`, in any precision.

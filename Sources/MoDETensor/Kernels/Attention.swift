@@ -1,3 +1,4 @@
+import CMoDEKernels
 import Foundation
 
 /// Scaled dot-product attention over heads, on a fused q | k | v projection.
@@ -6,7 +7,8 @@ import Foundation
 /// columns h·D..<(h+1)·D of each part (C = H·D). Scores are scaled by 1/√D; with `causal`, query
 /// i sees keys j ≤ i only. The products read q, k and v in place through leading dimensions
 /// (no transposes or copies); work runs in parallel over (batch, head) pairs, each pair's products
-/// single-threaded, with the scale, mask and softmax applied to each score row while it is in cache.
+/// single-threaded, with the scale, mask and softmax applied to each score row while it is in cache
+/// (the row kernels are C kernels, CMoDEKernels).
 public enum Attention {
     /// out (B, T, C) = softmax(q·kᵀ/√D [+ causal mask]) · v per head, heads concatenated.
     /// Writes the attention probabilities to `probs` (B, H, T, T) for `backward`; masked entries are 0.
@@ -28,7 +30,7 @@ public enum Attention {
                 let p = probs + pair * T * T
                 // p (T, T) = scale · q (T, D) · kᵀ
                 Matmul.gemm(p, q, k, m: T, n: T, k: D, transB: true, alpha: scale, lda: 3 * C, ldb: 3 * C, ldc: T)
-                for i in 0..<T { softmaxRow(p + i * T, valid: causal ? i + 1 : T, count: T) }
+                mode_softmax_rows(p, p, 0, T, T, causal ? 1 : 0, 1)
                 // out_h (T, D) = p (T, T) · v (T, D)
                 Matmul.gemm(out + b * T * C + h * D, p, v, m: T, n: D, k: T, lda: T, ldb: 3 * C, ldc: C)
             }
@@ -63,7 +65,7 @@ public enum Attention {
                 Matmul.gemm(ds, dO, v, m: T, n: T, k: D, transB: true, lda: C, ldb: 3 * C, ldc: T)
                 // dv (T, D) = pᵀ · dO
                 Matmul.gemm(dv, p, dO, m: T, n: D, k: T, transA: true, lda: T, ldb: C, ldc: 3 * C)
-                for i in 0..<T { softmaxBackwardRow(ds + i * T, p + i * T, valid: causal ? i + 1 : T, count: T) }
+                mode_attention_softmax_backward_rows(ds, p, T, T, causal ? 1 : 0)
                 // dq (T, D) = scale · dS · k ;  dk (T, D) = scale · dSᵀ · q
                 Matmul.gemm(dq, ds, k, m: T, n: D, k: T, alpha: scale, lda: T, ldb: 3 * C, ldc: 3 * C)
                 Matmul.gemm(dk, ds, q, m: T, n: D, k: T, transA: true, alpha: scale, lda: T, ldb: 3 * C, ldc: 3 * C)
@@ -98,7 +100,7 @@ public enum Attention {
                 let k = qkv + b * T * 3 * C + C + h * D, v = k + C
                 // p (1, n) = scale · q_bh (1, D) · kᵀ ; out_bh (1, D) = softmax(p) · v (n, D)
                 Matmul.gemm(p, q + b * C + h * D, k, m: 1, n: n, k: D, transB: true, alpha: scale, lda: D, ldb: 3 * C, ldc: n)
-                softmaxRow(p, valid: n, count: n)
+                mode_softmax_row(p, p, n, n, 1, nil, nil)
                 Matmul.gemm(out + b * C + h * D, p, v, m: 1, n: D, k: n, lda: n, ldb: 3 * C, ldc: D)
                 if let probs { (probs + pair * T).update(from: p, count: n) }
             }
@@ -134,7 +136,7 @@ public enum Attention {
                 // dP (1, n) = dO · vᵀ ; dv (n, D) = pᵀ · dO
                 Matmul.gemm(ds, dO, v, m: 1, n: n, k: D, transB: true, lda: D, ldb: 3 * C, ldc: n)
                 Matmul.gemm(dv, p, dO, m: n, n: D, k: 1, lda: 1, ldb: D, ldc: 3 * C)
-                softmaxBackwardRow(ds, p, valid: n, count: n)
+                mode_attention_softmax_backward_rows(ds, p, 1, n, 0)
                 // dq (1, D) = scale · dS · k ; dk (n, D) = scale · dSᵀ · q
                 Matmul.gemm(dq + b * C + h * D, ds, k, m: 1, n: D, k: n, alpha: scale, lda: n, ldb: 3 * C, ldc: D)
                 Matmul.gemm(dk, ds, qh, m: n, n: D, k: 1, alpha: scale, lda: 1, ldb: D, ldc: 3 * C)
@@ -219,40 +221,6 @@ public enum Attention {
                 }
             }
         }
-    }
-
-    // MARK: row kernels
-
-    /// row[0..<valid] = softmax(row[0..<valid]); row[valid..<count] = 0 (the shared row kernel).
-    @inline(__always)
-    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, valid n: Int, count: Int) {
-        Softmax.forwardRow(row, row, valid: n, cols: count, scale: 1)
-    }
-
-    /// Softmax backward over one row, in place: ds[j] = p[j] · (ds[j] − Σ_k p[k] · ds[k]) for
-    /// j < valid, 0 beyond (where ds arrives holding dP).
-    @inline(__always)
-    static func softmaxBackwardRow(_ ds: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, valid n: Int, count: Int) {
-        let rd = UnsafeMutableRawPointer(ds), rp = UnsafeRawPointer(p)
-        let whole = n & ~15
-        var d16 = SIMD16<Float>(repeating: 0)
-        var j = 0
-        while j < whole {
-            d16 += rd.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
-                * rp.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
-            j += 16
-        }
-        var dot = horizontalSum(d16)
-        for t in whole..<n { dot += ds[t] * p[t] }
-        j = 0
-        while j < whole {
-            let g = rd.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
-            let pp = rp.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
-            rd.storeBytes(of: pp * (g - dot), toByteOffset: j * 4, as: SIMD16<Float>.self)
-            j += 16
-        }
-        for t in whole..<n { ds[t] = p[t] * (ds[t] - dot) }
-        for t in n..<count { ds[t] = 0 }
     }
 
     // MARK: naive references (for tests; generic so they can run in Double)

@@ -1,3 +1,5 @@
+import CMoDEKernels
+
 /// Elementwise arithmetic on flat Float arrays (residual adds, scaling, axpy). Large arrays are
 /// processed in parallel chunks. Outputs may alias inputs.
 public enum Elementwise {
@@ -35,11 +37,7 @@ public enum Elementwise {
 
     /// y (count) += alpha · x (count) (fused multiply-add).
     public static func axpy(_ y: UnsafeMutablePointer<Float>, _ alpha: Float, _ x: UnsafePointer<Float>, count: Int) {
-        chunked(count) { lo, hi in
-            var i = lo
-            while i + 16 <= hi { store16(y + i, load16(y + i).addingProduct(alpha, load16(x + i))); i += 16 }
-            while i < hi { y[i] = y[i].addingProduct(alpha, x[i]); i += 1 }
-        }
+        chunked(count) { lo, hi in mode_axpy(y + lo, alpha, x + lo, hi - lo) }
     }
 
     /// Runs body(lo, hi) over parallel chunks of 0..<count whose bounds are multiples of 16.

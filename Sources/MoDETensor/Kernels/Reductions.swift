@@ -1,3 +1,5 @@
+import CMoDEKernels
+
 /// Reductions over flat Float arrays (accumulated in Double) and row-wise arg-max / top-k.
 /// Large arrays are reduced in parallel chunks whose partial sums are added in chunk order, so
 /// results are deterministic for a given thread count.
@@ -29,17 +31,7 @@ public enum Reduce {
 
     /// Σ a ⊙ b (count), accumulated in Double.
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Double {
-        reduce(count) { lo, hi in
-            var s = SIMD16<Double>(repeating: 0)
-            var i = lo
-            while i + 16 <= hi {
-                s = s.addingProduct(SIMD16<Double>(load16(a + i)), SIMD16<Double>(load16(b + i)))
-                i += 16
-            }
-            var t = s.sum()
-            while i < hi { t += Double(a[i]) * Double(b[i]); i += 1 }
-            return t
-        }
+        reduce(count) { lo, hi in mode_dot_double(a, b, lo, hi) }
     }
 
     /// max x (count); −∞ for an empty array. NaNs are ignored.

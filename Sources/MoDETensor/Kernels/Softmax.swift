@@ -1,4 +1,5 @@
 import RealModule
+import CMoDEKernels
 
 /// Row-wise softmax of `scale · x`, with an optional causal mask, and its backward.
 public enum Softmax {
@@ -9,10 +10,7 @@ public enum Softmax {
                                rows: Int, cols: Int, causal: Bool = false, scale: Float = 1) {
         if cols == 0 { return }
         Parallel.forEach(rows, grain: rowGrain(cols)) { range in
-            for r in range {
-                let valid = causal ? r % cols + 1 : cols
-                forwardRow(y + r * cols, x + r * cols, valid: valid, cols: cols, scale: scale)
-            }
+            mode_softmax_rows(y, x, range.lowerBound, range.upperBound, cols, causal ? 1 : 0, scale)
         }
     }
 
@@ -21,40 +19,8 @@ public enum Softmax {
     @inline(__always) @discardableResult
     static func forwardRow(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
                            valid n: Int, cols: Int, scale: Float) -> (max: Float, sum: Float) {
-        // Vectors cover 0..<n in steps of 16. A vector reads and writes all 16 lanes while they lie
-        // inside the row (entries past `valid` are masked: −∞ for the max, 0 for the sum and the
-        // output), and only the lanes inside the row at the row's end.
-        let lane = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-        var m16 = SIMD16<Float>(repeating: -.infinity)
-        var i = 0
-        while i < n {
-            let inRow = cols - i
-            var v = (inRow >= 16 ? load16(x + i) : loadPartial(x + i, inRow)) * scale
-            if n - i < 16 { v.replace(with: -.infinity, where: lane .>= Int32(n - i)) }
-            m16 = VectorMath.max(m16, v)
-            i += 16
-        }
-        let mx = m16.max()
-        let m = SIMD16<Float>(repeating: mx)
-        var s16 = SIMD16<Float>(repeating: 0)
-        i = 0
-        while i < n {
-            let inRow = cols - i
-            var e = VectorMath.exp((inRow >= 16 ? load16(x + i) : loadPartial(x + i, inRow)) * scale - m)
-            if n - i < 16 { e.replace(with: 0, where: lane .>= Int32(n - i)) }
-            if inRow >= 16 { store16(y + i, e) } else { storePartial(y + i, e, inRow) }
-            s16 += e
-            i += 16
-        }
-        let sum = s16.sum()
-        let inv = 1 / sum
-        i = 0
-        while i < n {
-            let inRow = cols - i
-            if inRow >= 16 { store16(y + i, load16(y + i) * inv) } else { storePartial(y + i, loadPartial(y + i, inRow) * inv, inRow) }
-            i += 16
-        }
-        if i < cols { (y + i).update(repeating: 0, count: cols - i) }
+        var mx: Float = 0, sum: Float = 0
+        mode_softmax_row(y, x, n, cols, scale, &mx, &sum)
         return (mx, sum)
     }
 
@@ -63,27 +29,8 @@ public enum Softmax {
     public static func backward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>,
                                 _ y: UnsafePointer<Float>, rows: Int, cols: Int, scale: Float = 1) {
         if cols == 0 { return }
-        let full = cols & ~15, tail = cols - full
         Parallel.forEach(rows, grain: rowGrain(cols)) { range in
-            for r in range {
-                let dyr = dy + r * cols, yr = y + r * cols, dxr = dx + r * cols
-                var d16 = SIMD16<Float>(repeating: 0)
-                var i = 0
-                while i < full {
-                    d16 = d16.addingProduct(load16(dyr + i), load16(yr + i))
-                    i += 16
-                }
-                if tail > 0 { d16 = d16.addingProduct(loadPartial(dyr + full, tail), loadPartial(yr + full, tail)) }
-                let dot = SIMD16<Float>(repeating: d16.sum())
-                i = 0
-                while i < full {
-                    store16(dxr + i, scale * load16(yr + i) * (load16(dyr + i) - dot))
-                    i += 16
-                }
-                if tail > 0 {
-                    storePartial(dxr + full, scale * loadPartial(yr + full, tail) * (loadPartial(dyr + full, tail) - dot), tail)
-                }
-            }
+            mode_softmax_backward_rows(dx, dy, y, range.lowerBound, range.upperBound, cols, scale)
         }
     }
 

@@ -1,3 +1,4 @@
+import CMoDEKernels
 import Foundation
 
 /// Vectorised elementary functions on SIMD16<Float> (exp, erf, tanh, sigmoid), each within
@@ -5,6 +6,10 @@ import Foundation
 /// overloads. The polynomial coefficients are least-squares (near-minimax) fits made for this
 /// file; they are not taken from a library. NaN inputs give NaN (it flows through the arithmetic:
 /// every range test below is false for NaN, so no lane is replaced).
+///
+/// The array functions, and the kernels of this package, run the same polynomials in C
+/// (CMoDEKernels), compiled for AVX2/FMA and chosen at run time; their results are bit-identical
+/// to these vector functions (a test checks).
 ///
 /// Performance notes (measured; each point made a 2–100× difference):
 /// - The code is written on the concrete type: the standard library's SIMD operations compile to
@@ -181,45 +186,21 @@ public enum VectorMath {
 
     /// y (count) = eˣ (count) elementwise; in place (y == x) works.
     public static func exp(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        var i = 0
-        while i < count {
-            let m = Swift.min(16, count - i)
-            let r = exp(m == 16 ? load16(x + i) : loadPartial(x + i, m))
-            if m == 16 { store16(y + i, r) } else { storePartial(y + i, r, m) }
-            i += 16
-        }
+        mode_vexp(y, x, count)
     }
 
     /// y (count) = erf(x (count)) elementwise; in place (y == x) works.
     public static func erf(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        var i = 0
-        while i < count {
-            let m = Swift.min(16, count - i)
-            let r = erf(m == 16 ? load16(x + i) : loadPartial(x + i, m))
-            if m == 16 { store16(y + i, r) } else { storePartial(y + i, r, m) }
-            i += 16
-        }
+        mode_verf(y, x, count)
     }
 
     /// y (count) = tanh(x (count)) elementwise; in place (y == x) works.
     public static func tanh(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        var i = 0
-        while i < count {
-            let m = Swift.min(16, count - i)
-            let r = tanh(m == 16 ? load16(x + i) : loadPartial(x + i, m))
-            if m == 16 { store16(y + i, r) } else { storePartial(y + i, r, m) }
-            i += 16
-        }
+        mode_vtanh(y, x, count)
     }
 
     /// y (count) = sigmoid(x (count)) elementwise; in place (y == x) works.
     public static func sigmoid(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        var i = 0
-        while i < count {
-            let m = Swift.min(16, count - i)
-            let r = sigmoid(m == 16 ? load16(x + i) : loadPartial(x + i, m))
-            if m == 16 { store16(y + i, r) } else { storePartial(y + i, r, m) }
-            i += 16
-        }
+        mode_vsigmoid(y, x, count)
     }
 }
