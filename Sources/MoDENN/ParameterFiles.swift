@@ -32,17 +32,17 @@ extension ParameterArena {
     /// Reads every parameter from `file` (names `prefix` + spec name) into `buffer` (default the
     /// values). Strict: a missing tensor, a shape mismatch, or (when `allowExtra` is false) a
     /// tensor under `prefix` that is not a parameter is an error naming the file and the tensor.
-    public func read(from file: SafeTensorsFile, buffer: Tensor? = nil, prefix: String = "", allowExtra: Bool = false) throws {
+    public func read(from file: some TensorStore, buffer: Tensor? = nil, prefix: String = "", allowExtra: Bool = false) throws {
         let base = (buffer ?? values).data
         var known = Set<String>()
         for (p, s) in zip(params, specs) {
             let name = prefix + s.name
             known.insert(name)
-            guard let info = file.info(name) else { throw CheckpointError.missingTensor(file: file.path, name: name) }
-            guard info.shape == s.shape else {
-                throw CheckpointError.shapeMismatch(file: file.path, name: name, expected: s.shape, found: info.shape)
+            guard let shape = file.shape(name) else { throw CheckpointError.missingTensor(file: file.path, name: name) }
+            guard shape == s.shape else {
+                throw CheckpointError.shapeMismatch(file: file.path, name: name, expected: s.shape, found: shape)
             }
-            try file.read(name, into: base + p.offset, shape: info.shape)
+            try file.read(name, into: base + p.offset, shape: shape)
         }
         if !allowExtra, let extra = file.names.first(where: { $0.hasPrefix(prefix) && !known.contains($0) }) {
             throw CheckpointError.unexpectedTensor(file: file.path, name: extra)
