@@ -39,6 +39,8 @@ struct Eval: ParsableCommand {
         var bar: ProgressBar?
         _ = try EvaluationRun.run(checkpoint: checkpoint, config: config, tasks: tasks, only: task, out: out, batch: batch) { event in
             switch event {
+            case .loaded(let d):
+                printError(d)
             case let .encoding(t, done, total):
                 if bar == nil { bar = ProgressBar("eval \(t)", total: total, unit: "img") }
                 bar?.update(done)
