@@ -28,13 +28,18 @@ extension TensorStore {
     }
 }
 
-/// A tensor asked of a store that does not hold it.
+/// A tensor asked of a store that does not hold it, asked in another shape, or a view that does
+/// not fit its store.
 public enum TensorStoreError: Error, CustomStringConvertible, Equatable {
     case missing(path: String, name: String)
+    case shapeMismatch(path: String, name: String, expected: [Int], found: [Int])
+    case badView(path: String, name: String, reason: String)
 
     public var description: String {
         switch self {
         case .missing(let p, let n): return "\(p): no tensor named \(n)"
+        case let .shapeMismatch(p, n, e, f): return "\(p): tensor \(n) has shape \(f), expected \(e)"
+        case let .badView(p, n, r): return "\(p): cannot present tensor \(n): \(r)"
         }
     }
 }

@@ -11,13 +11,15 @@ struct Encode: ParsableCommand {
             The output holds `image_features` and/or `text_features` (N, E), as open_clip's \
             encode_image / encode_text return them (not normalised).
 
-            --checkpoint is a .safetensors state_dict with open_clip's names, an open_clip hub folder \
-            (open_clip_model.safetensors + open_clip_config.json), a checkpoint folder or a run folder \
-            (its latest checkpoint). --config is a preset or an open_clip JSON config; without it the \
-            open_clip_config.json beside the model file is read.
+            --checkpoint is a .safetensors state_dict with open_clip's or transformers' CLIP names, an \
+            open_clip hub folder (open_clip_model.safetensors + open_clip_config.json), a transformers \
+            CLIP folder (config.json + model.safetensors), a checkpoint folder or a run folder (its \
+            latest checkpoint). --config is a preset or a JSON config (open_clip's or transformers'); \
+            without it the config file beside the model file is read. The architecture built, and \
+            where its activation came from, is printed to stderr.
             """)
 
-    @Option(help: "Model weights: a .safetensors file, checkpoint folder or run folder.") var checkpoint: String
+    @Option(help: "Model weights: a .safetensors file, an open_clip or transformers folder, a checkpoint or run folder.") var checkpoint: String
     @Option(help: "Model config: a preset (\(CLIPConfig.presetNames.joined(separator: ", "))) or an open_clip JSON file.")
     var config: String?
     @Option(help: "safetensors file with `images` (N, 3, S, S).") var images: String?
@@ -33,7 +35,8 @@ struct Encode: ParsableCommand {
 
     func run() throws {
         try compute.apply()
-        let model = try CheckpointStore.loadModel(checkpoint, config: config)
+        let (model, opened) = try CheckpointStore.openModel(checkpoint, config: config)
+        printError(opened.description)
         let bar = ProgressBar("encode", total: nil, unit: "rows")
         let summary = try CLIPFeatureFiles.encode(model: model, images: images, texts: texts, out: out, batch: batch) { done, _ in
             bar.update(done)

@@ -22,7 +22,7 @@ struct Eval: ParsableCommand {
             and reason); prints the table.
             """)
 
-    @Option(help: "Model weights: a .safetensors file, checkpoint folder or run folder.") var checkpoint: String
+    @Option(help: "Model weights: a .safetensors file, an open_clip or transformers folder, a checkpoint or run folder.") var checkpoint: String
     @Option(help: "Model config (preset or JSON); default: the open_clip_config.json beside the weights.") var config: String?
     @Option(help: "Folder of task folders, or one task folder.") var tasks: String
     @Option(help: "Only this task.") var task: String?
@@ -39,6 +39,8 @@ struct Eval: ParsableCommand {
         var bar: ProgressBar?
         _ = try EvaluationRun.run(checkpoint: checkpoint, config: config, tasks: tasks, only: task, out: out, batch: batch) { event in
             switch event {
+            case .loaded(let d):
+                printError(d)
             case let .encoding(t, done, total):
                 if bar == nil { bar = ProgressBar("eval \(t)", total: total, unit: "img") }
                 bar?.update(done)

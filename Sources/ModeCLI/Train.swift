@@ -100,6 +100,8 @@ struct Train: ParsableCommand {
                 let how = resumed && step > 0 ? "resuming at step \(step)" : fork.map { "continuing \($0) from step \(step):" } ?? "training"
                 printError("\(how) \(parameters) parameters, batch \(batch), \(steps) steps → \(out)")
                 bar = ProgressBar("train", total: steps, unit: "step")
+            case .initialised(let from):
+                printError("init: " + from)
             case .step(let m):
                 bar?.update(m.step, note: String(format: "loss %.4f  lr %.2e  %.1f samples/s", m.loss, m.lr, m.samplesPerSecond))
             case let .passEnded(p, warning):

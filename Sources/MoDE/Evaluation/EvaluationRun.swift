@@ -7,6 +7,8 @@ import MoDETokenizers
 public enum EvaluationRun {
     /// What `mode eval` reports while it works.
     public enum Event: Sendable {
+        /// The checkpoint was opened: its format, architecture and activation, on one line.
+        case loaded(String)
         /// Images of `task` encoded so far, of `total`.
         case encoding(task: String, done: Int, total: Int)
         /// A task is done.
@@ -20,7 +22,8 @@ public enum EvaluationRun {
     public static func run(checkpoint: String, config: String?, tasks: String, only: String? = nil, out: String, batch: Int = 64,
                            events: (Event) -> Void = { _ in }) throws -> [TaskResult] {
         guard batch > 0 else { throw DataError.invalid(tasks, "--batch must be positive") }
-        let model = try CheckpointStore.loadModel(checkpoint, config: config)
+        let (model, opened) = try CheckpointStore.openModel(checkpoint, config: config)
+        events(.loaded(opened.description))
         let tokenizer = try CLIPTokenizer()
         let modelName = Evaluation.modelName(model.config, named: config)
         var results: [TaskResult] = []

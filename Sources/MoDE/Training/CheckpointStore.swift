@@ -116,17 +116,25 @@ public struct CheckpointStore {
         throw CheckpointError.notFound(path + " (neither a checkpoint folder with state.json nor a run folder with checkpoints)")
     }
 
-    /// The model file a user means by `path`: a `.safetensors` file, a checkpoint folder, an
-    /// open_clip hub folder, or a run folder (its latest checkpoint).
+    /// The model file a user means by `path`: a file, a checkpoint folder, an open_clip hub
+    /// folder, a transformers CLIP folder (see `CLIPModel.modelFile`), or a run folder (its
+    /// latest checkpoint).
     public static func resolveModelFile(_ path: String) throws -> String {
         if let model = try? CLIPModel.modelFile(path) { return model }
         if let l = CheckpointStore(runDirectory: path).latest() { return l + "/model.safetensors" }
         throw CheckpointError.notFound(path)
     }
 
-    /// The CLIP model a user names (see `resolveModelFile`); `config` as in `CLIPModel.load`.
+    /// The CLIP model a user names (see `resolveModelFile`), in any format `CLIPCheckpoint.open`
+    /// reads; `config` as in `CLIPModel.load`.
     public static func loadModel(_ path: String, config: String?, gradients: Bool = false) throws -> CLIPModel {
-        try CLIPModel.load(checkpoint: resolveModelFile(path), config: config, gradients: gradients)
+        try openModel(path, config: config, gradients: gradients).model
+    }
+
+    /// `loadModel`, also returning what was opened (its `description` names the format, the
+    /// architecture and where the activation came from).
+    public static func openModel(_ path: String, config: String?, gradients: Bool = false) throws -> (model: CLIPModel, checkpoint: CLIPCheckpoint) {
+        try CLIPModel.open(checkpoint: resolveModelFile(path), config: config, gradients: gradients)
     }
 }
 

@@ -95,6 +95,8 @@ public enum TrainingEvent: Sendable {
     case expertStream(clusters: [Int32], expectedPerPass: Int, assigned: Int, outOfClusterRatio: Double)
     /// Training begins at `step` of `steps` (after a resume or a fork when `step` > 0).
     case started(step: Int, steps: Int, parameters: Int, resumed: Bool, fork: String?)
+    /// The weights of --init were read: what was opened (format, architecture, activation).
+    case initialised(from: String)
     case step(StepMetrics)
     /// A pass over the data ended; `warning` when it skipped more than 1% of what it read.
     case passEnded(PassStats, warning: String?)
@@ -125,7 +127,8 @@ public enum TrainingRun {
         let config = try CLIPConfig.load(request.config)
         let model = CLIPModel(config: config, seed: request.options.seed)
         if let initCheckpoint = request.initCheckpoint {
-            try model.load(safetensors: CheckpointStore.resolveModelFile(initCheckpoint))
+            let opened = try model.load(checkpoint: CheckpointStore.resolveModelFile(initCheckpoint))
+            events(.initialised(from: opened.description))
         }
         var expertParameters: ExpertStreamParameters?
         var filter: (@Sendable (String, String) -> Bool)?

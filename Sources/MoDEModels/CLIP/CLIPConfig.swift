@@ -164,7 +164,7 @@ public enum CLIPConfigError: Error, CustomStringConvertible, Equatable {
         case .missing(let f): return "model config: missing required field \(f)"
         case .unsupported(let f): return "model config: unsupported setting \(f)"
         case .invalid(let w): return "model config: \(w)"
-        case .unknownPreset(let n): return "unknown model config \(n); presets: \(CLIPConfig.presetNames.joined(separator: ", ")), or a path to an open_clip JSON config"
+        case .unknownPreset(let n): return "unknown model config \(n); presets: \(CLIPConfig.presetNames.joined(separator: ", ")), or a path to an open_clip JSON config or a transformers CLIP config.json"
         case .unreadable(let path, let why): return "\(path): cannot read model config: \(why)"
         }
     }

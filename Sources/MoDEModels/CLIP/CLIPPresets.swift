@@ -3,8 +3,20 @@ import MoDEFormats
 
 extension CLIPConfig {
     /// Built-in configurations: the benchmark shapes `tiny`, `small`, `b16` and open_clip's
-    /// `ViT-B-16`, `ViT-B-32`, `ViT-L-14`.
-    public static let presets: [String: CLIPConfig] = [
+    /// `ViT-B-16`, `ViT-B-32`, `ViT-L-14`, `ViT-H-14` (GELU) and the `-quickgelu` variants of
+    /// the first three (QuickGELU, as OpenAI's and MetaCLIP's weights were trained), with the
+    /// shapes of open_clip's model_configs JSON files.
+    public static let presets: [String: CLIPConfig] = {
+        var p = basePresets
+        for name in ["ViT-B-16", "ViT-B-32", "ViT-L-14"] {
+            var q = p[name]!
+            q.quickGELU = true
+            p[name + "-quickgelu"] = q
+        }
+        return p
+    }()
+
+    private static let basePresets: [String: CLIPConfig] = [
         "tiny": CLIPConfig(embedDim: 128,
                            vision: .init(imageSize: 32, patchSize: 4, width: 128, layers: 4, headWidth: 64),
                            text: .init(contextLength: 32, width: 128, heads: 2, layers: 4)),
@@ -23,12 +35,15 @@ extension CLIPConfig {
         "ViT-L-14": CLIPConfig(embedDim: 768,
                                vision: .init(imageSize: 224, patchSize: 14, width: 1024, layers: 24),
                                text: .init(contextLength: 77, width: 768, heads: 12, layers: 12)),
+        "ViT-H-14": CLIPConfig(embedDim: 1024,
+                               vision: .init(imageSize: 224, patchSize: 14, width: 1280, layers: 32, headWidth: 80),
+                               text: .init(contextLength: 77, width: 1024, heads: 16, layers: 24)),
     ]
 
     public static var presetNames: [String] { presets.keys.sorted() }
 
-    /// A preset by name, or an open_clip JSON config file (a model config, or an
-    /// `open_clip_config.json` whose `model_cfg` holds one).
+    /// A preset by name, or a JSON config file: open_clip's (a model config, or an
+    /// `open_clip_config.json` whose `model_cfg` holds one) or a transformers CLIP `config.json`.
     public static func load(_ nameOrPath: String) throws -> CLIPConfig {
         if let p = presets[nameOrPath] { return p }
         guard FileManager.default.fileExists(atPath: nameOrPath) else { throw CLIPConfigError.unknownPreset(nameOrPath) }
@@ -38,6 +53,9 @@ extension CLIPConfig {
         }
         do {
             let json = try JSONValue.parse(data)
+            if HuggingFaceCLIPConfig.describesCLIP(json) {
+                return try JSONDecoder().decode(HuggingFaceCLIPConfig.self, from: data).clipConfig()
+            }
             if let inner = json["model_cfg"] { return try JSONDecoder().decode(CLIPConfig.self, from: JSONEncoder().encode(inner)) }
             return try JSONDecoder().decode(CLIPConfig.self, from: data)
         } catch let e as CLIPConfigError {
