@@ -167,7 +167,10 @@ struct TorchTensorRef: Equatable {
             guard !o1 else { return .failure(.init("shape \(shape) overflows")) }
             count = c
         }
-        if count == 0 { return .success(0) }
+        if count == 0 {
+            guard offset <= storage.count else { return .failure(.init("storage offset \(offset) is past the \(storage.count)-element storage")) }
+            return .success(0)
+        }
         for (size, stride) in zip(shape, strides) {
             let (step, o1) = (size - 1).multipliedReportingOverflow(by: stride)
             let (sum, o2) = last.addingReportingOverflow(step)

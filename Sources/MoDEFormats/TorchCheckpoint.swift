@@ -150,7 +150,9 @@ public final class TorchCheckpointFile: TensorStore, @unchecked Sendable {
             dtype.convertToFloat(out, t.data + t.view.offset * size, count: t.count)
             return
         }
-        // Gather: walk the indices in row-major order, the last dimension fastest.
+        // Gather: walk the indices in row-major order, the last dimension fastest. Stepping past
+        // the end of a dimension may leave the storage (even wrap around) before the carry brings
+        // it back, so the arithmetic wraps; every element actually read lies inside (`validate`).
         let rank = shape.count
         var index = [Int](repeating: 0, count: rank)
         var element = t.view.offset
@@ -159,9 +161,9 @@ public final class TorchCheckpointFile: TensorStore, @unchecked Sendable {
             var d = rank - 1
             while d >= 0 {
                 index[d] += 1
-                element += t.view.strides[d]
+                element = element &+ t.view.strides[d]
                 if index[d] < shape[d] { break }
-                element -= shape[d] * t.view.strides[d]
+                element = element &- shape[d] &* t.view.strides[d]
                 index[d] = 0
                 d -= 1
             }

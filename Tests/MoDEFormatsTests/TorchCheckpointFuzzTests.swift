@@ -116,3 +116,68 @@ struct FuzzRandom {
         #expect(opened > 0 && opened < total, "\(opened) of \(total) opened")
     }
 }
+
+/// A torch-like archive holding `{"w": _rebuild_tensor_v2(storage "0" of `numel` floats 0, 1, 2, …,
+/// offset, shape, strides)}`, written opcode by opcode (protocol 2, as torch.save writes it).
+func tensorArchive(numel: Int, storageFloats: Int, offset: Int, shape: [Int], strides: [Int]) -> [UInt8] {
+    func str(_ s: String) -> [UInt8] { [0x58] + withUnsafeBytes(of: UInt32(s.utf8.count).littleEndian) { Array($0) } + Array(s.utf8) }
+    func int(_ v: Int) -> [UInt8] { [0x8A, 8] + withUnsafeBytes(of: Int64(v).littleEndian) { Array($0) } }
+    func global(_ m: String, _ n: String) -> [UInt8] { [0x63] + Array("\(m)\n\(n)\n".utf8) }
+    func tuple(_ vs: [Int]) -> [UInt8] { [0x28] + vs.flatMap(int) + [0x74] }
+    var p: [UInt8] = [0x80, 2, 0x7D, 0x28] + str("w") + global("torch._utils", "_rebuild_tensor_v2") + [0x28]
+    p += [0x28] + str("storage") + global("torch", "FloatStorage") + str("0") + str("cpu") + int(numel) + [0x74, 0x51]
+    p += int(offset) + tuple(shape) + tuple(strides) + [0x89] + global("collections", "OrderedDict") + [0x29, 0x52, 0x74, 0x52]
+    p += [0x75, 0x2E]
+    let data = (0..<storageFloats).flatMap { withUnsafeBytes(of: Float($0).bitPattern.littleEndian) { Array($0) } }
+    return storedZip([("archive/data.pkl", p), ("archive/data/0", data)])
+}
+
+@Suite struct TorchTensorViewTests {
+    static func open(_ bytes: [UInt8]) throws -> TorchCheckpointFile {
+        try TorchCheckpointFile(MappedFile(path: "v.pt", contents: bytes))
+    }
+
+    @Test func stridedViewsAreGathered() throws {
+        // Rows 1 and 2, every other column, of a 3×4 matrix 0…11: [[4, 6], [8, 10]].
+        let f = try Self.open(tensorArchive(numel: 12, storageFloats: 12, offset: 4, shape: [2, 2], strides: [4, 2]))
+        #expect(try f.floatTensor("w").shape == [2, 2])
+        let t = try f.floatTensor("w")
+        #expect(Array(UnsafeBufferPointer(start: t.data, count: 4)) == [4, 6, 8, 10])
+    }
+
+    /// A huge stride on a size-1 dimension never takes part in an element's index; the
+    /// walk past it must not trap on overflow.
+    @Test func hugeStrideOnASizeOneDimension() throws {
+        let f = try Self.open(tensorArchive(numel: 4, storageFloats: 4, offset: 1, shape: [1, 2], strides: [Int.max, 2]))
+        let t = try f.floatTensor("w")
+        #expect(Array(UnsafeBufferPointer(start: t.data, count: 2)) == [1, 3])
+    }
+
+    @Test(arguments: [
+        (6, 6, 0, [2, 3], [3, -1], "negative stride"),
+        (6, 6, -1, [6], [1], "negative storage offset"),
+        (6, 6, 0, [-2, 3], [3, 1], "negative size"),
+        (6, 6, 0, [1 << 40, 1 << 40], [0, 0], "overflows"),
+        (6, 6, 0, [2, 1 << 62], [1, 1 << 62], "overflow"),
+        (6, 6, Int.max / 2, [0], [1], "past the 6-element storage"),
+        (6, 6, 0, [2, 3], [3], "differ in rank"),
+        (Int.max / 2, 6, 0, [1], [1], "declares"),
+    ] as [(Int, Int, Int, [Int], [Int], String)])
+    func invalidViewsAreRefused(_ numel: Int, _ floats: Int, _ offset: Int, _ shape: [Int], _ strides: [Int], _ reason: String) throws {
+        do {
+            _ = try Self.open(tensorArchive(numel: numel, storageFloats: floats, offset: offset, shape: shape, strides: strides))
+            Issue.record("opened")
+        } catch let e as TorchCheckpointError {
+            guard case .invalidTensor("w", let r) = e.problem, r.contains(reason) else {
+                Issue.record("\(e)")
+                return
+            }
+        }
+    }
+
+    /// Zero strides (an expanded tensor) repeat one element.
+    @Test func zeroStridesRepeat() throws {
+        let t = try Self.open(tensorArchive(numel: 3, storageFloats: 3, offset: 2, shape: [2, 3], strides: [0, 0])).floatTensor("w")
+        #expect(Array(UnsafeBufferPointer(start: t.data, count: 6)) == [2, 2, 2, 2, 2, 2])
+    }
+}
