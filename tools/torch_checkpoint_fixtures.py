@@ -8,6 +8,7 @@ Valid files, all written by torch.save:
   views.pt       views sharing one storage: a transpose, a column, a slice, a 0-d and an empty tensor
   module.pt      an nn.Module state_dict (OrderedDict with _metadata, a BatchNorm's int64 counter)
   training.pt    {"epoch", "name", "state_dict" (keys under "module."), "optimizer" (AdamW state)}
+  params.pt      nn.Parameter values (torch._utils._rebuild_parameter)
   protocol5.pt   dtypes.pt's dict saved with pickle_protocol=5 (FRAME, MEMOIZE, STACK_GLOBAL)
   deflated.pt    dtypes.pt re-packed with every entry deflated (Python's zipfile)
   zip64.pt       dtypes.pt re-packed by a small writer here with ZIP64 records everywhere and
@@ -98,10 +99,17 @@ def read_entries(path):
         return [(i.filename, z.read(i.filename)) for i in z.infolist()]
 
 
+def fixed_time(name, compress):
+    """A zip member dated 2026-01-01, so that re-running the script gives the same bytes."""
+    info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+    info.compress_type = compress
+    return info
+
+
 def write_deflated(entries, path):
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+    with zipfile.ZipFile(path, "w") as z:
         for name, data in entries:
-            z.writestr(name, data)
+            z.writestr(fixed_time(name, zipfile.ZIP_DEFLATED), data)
 
 
 def write_zip64(entries, path, align=64):
@@ -134,11 +142,11 @@ def write_zip64(entries, path, align=64):
 def torch_like(path, pickle_bytes, storages=None):
     """A zip laid out as torch.save lays it out, around a hand-made data.pkl."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", pickle_bytes)
-        z.writestr("archive/byteorder", b"little")
+        z.writestr(fixed_time("archive/data.pkl", zipfile.ZIP_STORED), pickle_bytes)
+        z.writestr(fixed_time("archive/byteorder", zipfile.ZIP_STORED), b"little")
         for key, data in (storages or {}).items():
-            z.writestr(f"archive/data/{key}", data)
-        z.writestr("archive/version", b"3\n")
+            z.writestr(fixed_time(f"archive/data/{key}", zipfile.ZIP_STORED), data)
+        z.writestr(fixed_time("archive/version", zipfile.ZIP_STORED), b"3\n")
 
 
 # ---- hand-made pickles -----------------------------------------------------------------------
@@ -225,6 +233,10 @@ def main():
     ckpt, sd = training_checkpoint()
     torch.save(ckpt, os.path.join(OUT, "training.pt"))
     record("training.pt", sd, {"epoch": 3, "name": "tiny-run", "lr": 0.5})
+    g = torch.Generator().manual_seed(SEED + 1)
+    params = {"weight": torch.nn.Parameter(torch.randn(2, 3, generator=g)), "bias": torch.nn.Parameter(torch.zeros(2), requires_grad=False)}
+    torch.save(params, os.path.join(OUT, "params.pt"))
+    record("params.pt", params)
     torch.save(dt, os.path.join(OUT, "protocol5.pt"), pickle_protocol=5)
     record("protocol5.pt", dt)
     entries = read_entries(os.path.join(OUT, "dtypes.pt"))

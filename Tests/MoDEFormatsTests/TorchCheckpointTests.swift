@@ -36,7 +36,7 @@ func openProblem(_ path: String) -> TorchCheckpointError.Problem? {
     static let manifest: JSONValue? = Bundle.module.url(forResource: "torch_checkpoints", withExtension: "json", subdirectory: "Fixtures")
         .flatMap { try? JSONValue.read($0.path) }
 
-    static let validFiles = ["dtypes.pt", "views.pt", "module.pt", "training.pt", "protocol5.pt", "deflated.pt", "zip64.pt"]
+    static let validFiles = ["dtypes.pt", "views.pt", "module.pt", "training.pt", "params.pt", "protocol5.pt", "deflated.pt", "zip64.pt"]
 
     /// Every tensor of every valid file: names in order, dtypes, shapes and values as torch sees them.
     @Test(arguments: validFiles)
@@ -65,9 +65,10 @@ func openProblem(_ path: String) -> TorchCheckpointError.Problem? {
         let f = try TorchCheckpointFile(path: try torchFixture("training.pt"))
         #expect(f.stateDictKey == "state_dict")
         #expect(f.names.allSatisfy { !$0.hasPrefix("module.") })
-        #expect(f.extras["epoch"] == .int(3))
-        #expect(f.extras["name"] == .string("tiny-run"))
-        #expect(f.extras["lr"]?.double == 0.5)
+        let recorded = try #require(Self.manifest?["files"]?["training.pt"]?["extras"])
+        #expect(f.extras["epoch"] == .int(try #require(recorded["epoch"]?.integer)))
+        #expect(f.extras["name"] == .string(try #require(recorded["name"]?.string)))
+        #expect(f.extras["lr"]?.double == recorded["lr"]?.double)
         // The AdamW state is kept inertly: per-parameter moments are described, not loaded.
         guard case .dict(let optimizer)? = f.extras["optimizer"] else {
             Issue.record("optimizer state missing: \(String(describing: f.extras["optimizer"]))")
