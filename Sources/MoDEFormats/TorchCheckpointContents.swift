@@ -114,14 +114,22 @@ struct TorchCheckpointContents {
         case .tensor(let t): return .tensor(dtype: t.storage.dtype, shape: t.shape)
         case .node(let n):
             guard depth < maxDepth else { return .other("(nested too deep)") }
+            // Stop at the first element past the budget, so that a node shared many times over
+            // (possible through the memo) costs no more than the budget.
             if n.kind == .dict {
                 var entries: [TorchCheckpointValue.Entry] = []
                 for (k, x) in zip(n.items, n.values) {
                     entries.append(.init(key: keyText(k), value: plain(x, depth: depth + 1, budget: &budget)))
+                    if budget <= 0 { break }
                 }
                 return .dict(entries)
             }
-            return .list(n.items.map { plain($0, depth: depth + 1, budget: &budget) })
+            var items: [TorchCheckpointValue] = []
+            for x in n.items {
+                items.append(plain(x, depth: depth + 1, budget: &budget))
+                if budget <= 0 { break }
+            }
+            return .list(items)
         }
     }
 }

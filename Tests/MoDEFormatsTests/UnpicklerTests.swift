@@ -91,3 +91,21 @@ import Testing
         }
     }
 }
+
+@Suite struct TorchCheckpointExtrasTests {
+    /// A list holding itself 50,000 times, under a non-state-dict key: converting it to plain
+    /// values stops at the value budget instead of expanding 50,000^32 elements.
+    @Test func selfReferencesAreBounded() throws {
+        func u(_ s: String) -> [UInt8] { [0x8C, UInt8(s.utf8.count)] + Array(s.utf8) }
+        var p: [UInt8] = [0x80, 2, 0x7D] + u("state_dict") + [0x7D, 0x73] + u("loop") + [0x5D, 0x71, 0, 0x28]
+        for _ in 0..<50_000 { p += [0x68, 0] }
+        p += [0x65, 0x73, 0x2E]
+        let f = try TorchCheckpointFile(MappedFile(path: "loop.pt", contents: storedZip([("archive/data.pkl", p)])))
+        #expect(f.names.isEmpty)
+        guard case .list(let items)? = f.extras["loop"] else {
+            Issue.record("no loop: \(String(describing: f.extras["loop"]))")
+            return
+        }
+        #expect(!items.isEmpty)
+    }
+}
