@@ -4,20 +4,32 @@ import Testing
 
 /// A minimal stored zip (no ZIP64), for packing test pickles the way torch.save lays them out.
 func storedZip(_ entries: [(String, [UInt8])]) -> [UInt8] {
-    func le16(_ v: Int) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF)] }
-    func le32(_ v: Int) -> [UInt8] { (0..<4).map { UInt8(v >> (8 * $0) & 0xFF) } }
     var out: [UInt8] = [], central: [UInt8] = []
     out.reserveCapacity(entries.reduce(64) { $0 + $1.1.count + 2 * $1.0.utf8.count + 100 })
+    func put<T: FixedWidthInteger>(_ v: T, _ a: inout [UInt8]) { withUnsafeBytes(of: v.littleEndian) { a.append(contentsOf: $0) } }
     for (name, data) in entries {
         let n = Array(name.utf8)
-        let crc = Int(data.withUnsafeBytes { ZipArchive.crc32($0) })
-        let fixed = le16(20) + le16(0) + le16(0) + le16(0) + le16(0) + le32(crc) + le32(data.count) + le32(data.count) + le16(n.count)
-        central += le32(0x0201_4b50) + le16(20) + fixed + le16(0) + le16(0) + le16(0) + le16(0) + le32(0) + le32(out.count) + n
-        out += le32(0x0403_4b50) + fixed + le16(0) + n + data
+        let crc = data.withUnsafeBytes { ZipArchive.crc32($0) }
+        let offset = UInt32(out.count)
+        // Local header: signature, version 20, flags, method 0 (stored), time, date, CRC, sizes, name and extra lengths.
+        put(UInt32(0x0403_4b50), &out)
+        for v: UInt16 in [20, 0, 0, 0, 0] { put(v, &out) }
+        for v: UInt32 in [crc, UInt32(data.count), UInt32(data.count)] { put(v, &out) }
+        put(UInt16(n.count), &out); put(UInt16(0), &out)
+        out += n + data
+        // Central record: the same fields, then comment length, disk, attributes and the local header's offset.
+        put(UInt32(0x0201_4b50), &central)
+        for v: UInt16 in [20, 20, 0, 0, 0, 0] { put(v, &central) }
+        for v: UInt32 in [crc, UInt32(data.count), UInt32(data.count)] { put(v, &central) }
+        for v: UInt16 in [UInt16(n.count), 0, 0, 0, 0] { put(v, &central) }
+        put(UInt32(0), &central); put(offset, &central)
+        central += n
     }
-    let offset = out.count
+    let offset = UInt32(out.count)
     out += central
-    out += le32(0x0605_4b50) + le16(0) + le16(0) + le16(entries.count) + le16(entries.count) + le32(central.count) + le32(offset) + le16(0)
+    put(UInt32(0x0605_4b50), &out)
+    for v: UInt16 in [0, 0, UInt16(entries.count), UInt16(entries.count)] { put(v, &out) }
+    put(UInt32(central.count), &out); put(offset, &out); put(UInt16(0), &out)
     return out
 }
 
