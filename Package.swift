@@ -41,14 +41,14 @@ let package = Package(
             linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
         ),
 
-        // MARK: C module — the system zlib (gzip decompression of the CLIP vocabulary)
+        // MARK: C module — the system zlib (the CLIP vocabulary's gzip, deflated zip entries)
         .systemLibrary(name: "CMoDEZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: MoDETensor — storage, the one GEMM call site, parallel-for, SIMD kernels
         .target(name: "MoDETensor", dependencies: ["CMoDEBLAS", "CMoDEKernels", .product(name: "RealModule", package: "swift-numerics")]),
 
-        // MARK: MoDEFormats — file formats: safetensors, strict JSON, half floats, atomic files
-        .target(name: "MoDEFormats", dependencies: ["MoDETensor"]),
+        // MARK: MoDEFormats — file formats: safetensors, PyTorch checkpoints, strict JSON, half floats, atomic files
+        .target(name: "MoDEFormats", dependencies: ["MoDETensor", "CMoDEZlib"]),
 
         // MARK: MoDENN — layers with backward, parameter arena and its safetensors IO, AdamW, schedules
         .target(name: "MoDENN", dependencies: ["MoDETensor", "MoDEFormats", "CMoDEKernels"]),

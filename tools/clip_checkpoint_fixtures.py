@@ -9,6 +9,11 @@ import/export tests (Tests/MoDEModelsTests/Fixtures/checkpoints/).
      model.safetensors). The script checks that transformers' features equal open_clip's.
    - hf_gelu/: a transformers CLIPModel with hidden_act "gelu" and transformers' own
      initialisation, saved by transformers.
+   - The same weights in PyTorch's own files (torch.save zip archives): open_clip_bin/ (the hub
+     layout with open_clip_pytorch_model.bin), epoch_3.pt (an open_clip training checkpoint:
+     {"epoch", "name", "state_dict" with DistributedDataParallel's "module." prefix, "optimizer"
+     holding AdamW moments}, no config) and hf_quickgelu_bin/ (transformers' save_pretrained
+     with safe_serialization=False: config.json + pytorch_model.bin).
    - io.safetensors: fixed images and token ids, and each model's image and text features as the
      library that wrote it computes them (float64 from the float32 weights).
    - presets.json: open_clip's model configs (model_configs/*.json) of the presets mode ships.
@@ -21,6 +26,7 @@ import/export tests (Tests/MoDEModelsTests/Fixtures/checkpoints/).
 Run: ~/.cache/mode-peers/bin/python tools/clip_checkpoint_fixtures.py [--mode .build/release/mode]
 """
 import argparse
+import copy
 import json
 import os
 import subprocess
@@ -144,6 +150,20 @@ def write_fixture():
     missing, unexpected = hq.load_state_dict(to_hf(oc.state_dict()), strict=False)
     assert not unexpected and all(k.endswith("position_ids") for k in missing), (missing, unexpected)
     hq.save_pretrained(os.path.join(FOLDER, "hf_quickgelu"), safe_serialization=True)
+
+    # The same weights in PyTorch's own files.
+    d = os.path.join(FOLDER, "open_clip_bin")
+    os.makedirs(d, exist_ok=True)
+    torch.save(oc.state_dict(), os.path.join(d, "open_clip_pytorch_model.bin"))
+    with open(os.path.join(d, "open_clip_config.json"), "w") as f:
+        json.dump({"model_cfg": CFG, "preprocess_cfg": PREPROCESS}, f, indent=2, sort_keys=True)
+    trained = copy.deepcopy(oc)
+    opt = torch.optim.AdamW(trained.parameters(), lr=1e-3)
+    sum((p * p).sum() for p in trained.parameters()).backward()
+    opt.step()
+    torch.save({"epoch": 3, "name": "fixture", "state_dict": {"module." + k: v for k, v in oc.state_dict().items()},
+                "optimizer": opt.state_dict()}, os.path.join(FOLDER, "epoch_3.pt"))
+    hq.save_pretrained(os.path.join(FOLDER, "hf_quickgelu_bin"), safe_serialization=False)
 
     torch.manual_seed(SEED + 2)
     hg = transformers.CLIPModel(hf_config("gelu")).eval()

@@ -8,4 +8,9 @@ static inline int mode_inflate_init_gzip(z_stream *stream) {
     return inflateInit2(stream, 16 + MAX_WBITS);
 }
 
+/// inflateInit2 for raw deflate data (no wrapper, as in zip entries): a 32 KiB window.
+static inline int mode_inflate_init_raw(z_stream *stream) {
+    return inflateInit2(stream, -MAX_WBITS);
+}
+
 #endif

@@ -48,6 +48,32 @@ public enum DType: String, Sendable, CaseIterable {
     }
 }
 
+extension DType {
+    /// out[0..<count] = the `count` little-endian elements of this type at `src` (any alignment)
+    /// as Float32 (64-bit integers may round).
+    func convertToFloat(_ out: UnsafeMutablePointer<Float>, _ src: UnsafeRawPointer, count n: Int) {
+        @inline(__always) func load<T: FixedWidthInteger>(_ i: Int, _: T.Type) -> T {
+            T(littleEndian: src.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
+        }
+        switch self {
+        case .f32: UnsafeMutableRawPointer(out).copyMemory(from: src, byteCount: 4 * n)
+        case .f16: HalfFloat.f16ToFloat(out, src, count: n)
+        case .bf16: HalfFloat.bf16ToFloat(out, src, count: n)
+        case .f64: for i in 0..<n { out[i] = Float(Double(bitPattern: load(i, UInt64.self))) }
+        case .f8e5m2: for i in 0..<n { out[i] = HalfFloat.f16ToFloat(UInt16(src.load(fromByteOffset: i, as: UInt8.self)) << 8) }
+        case .f8e4m3: for i in 0..<n { out[i] = SafeTensorsFile.f8e4m3ToFloat(src.load(fromByteOffset: i, as: UInt8.self)) }
+        case .bool, .u8: for i in 0..<n { out[i] = Float(src.load(fromByteOffset: i, as: UInt8.self)) }
+        case .i8: for i in 0..<n { out[i] = Float(src.load(fromByteOffset: i, as: Int8.self)) }
+        case .i16: for i in 0..<n { out[i] = Float(load(i, Int16.self)) }
+        case .u16: for i in 0..<n { out[i] = Float(load(i, UInt16.self)) }
+        case .i32: for i in 0..<n { out[i] = Float(load(i, Int32.self)) }
+        case .u32: for i in 0..<n { out[i] = Float(load(i, UInt32.self)) }
+        case .i64: for i in 0..<n { out[i] = Float(load(i, Int64.self)) }
+        case .u64: for i in 0..<n { out[i] = Float(load(i, UInt64.self)) }
+        }
+    }
+}
+
 /// What the header says about one tensor.
 public struct TensorInfo: Sendable, Equatable {
     public let dtype: DType
@@ -206,24 +232,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     /// out (info.elementCount) = the tensor's elements as Float32.
     private func convert(_ out: UnsafeMutablePointer<Float>, _ info: TensorInfo) {
-        let src = base + dataStart + info.dataOffsets.lowerBound
-        let n = info.elementCount
-        switch info.dtype {
-        case .f32: UnsafeMutableRawPointer(out).copyMemory(from: src, byteCount: 4 * n)
-        case .f16: HalfFloat.f16ToFloat(out, src, count: n)
-        case .bf16: HalfFloat.bf16ToFloat(out, src, count: n)
-        case .f64: for i in 0..<n { out[i] = Float(Double(bitPattern: load(src, i, UInt64.self))) }
-        case .f8e5m2: for i in 0..<n { out[i] = HalfFloat.f16ToFloat(UInt16(src.load(fromByteOffset: i, as: UInt8.self)) << 8) }
-        case .f8e4m3: for i in 0..<n { out[i] = Self.f8e4m3ToFloat(src.load(fromByteOffset: i, as: UInt8.self)) }
-        case .bool, .u8: for i in 0..<n { out[i] = Float(src.load(fromByteOffset: i, as: UInt8.self)) }
-        case .i8: for i in 0..<n { out[i] = Float(src.load(fromByteOffset: i, as: Int8.self)) }
-        case .i16: for i in 0..<n { out[i] = Float(load(src, i, Int16.self)) }
-        case .u16: for i in 0..<n { out[i] = Float(load(src, i, UInt16.self)) }
-        case .i32: for i in 0..<n { out[i] = Float(load(src, i, Int32.self)) }
-        case .u32: for i in 0..<n { out[i] = Float(load(src, i, UInt32.self)) }
-        case .i64: for i in 0..<n { out[i] = Float(load(src, i, Int64.self)) }
-        case .u64: for i in 0..<n { out[i] = Float(load(src, i, UInt64.self)) }
-        }
+        info.dtype.convertToFloat(out, base + dataStart + info.dataOffsets.lowerBound, count: info.elementCount)
     }
 
     /// Integer tensor `name` as Int64 values (any integer dtype; BOOL gives 0 and 1).

@@ -104,6 +104,26 @@ import MoDEFormats
         }
     }
 
+    /// The same weights in PyTorch's own files: open_clip's hub layout with
+    /// open_clip_pytorch_model.bin, an open_clip training checkpoint (epoch_3.pt: `module.` keys
+    /// under `state_dict`, AdamW state beside them, no config) and transformers' pytorch_model.bin.
+    @Test func importsPyTorchFiles() throws {
+        let dir = try Self.folder()
+        let (bin, ckpt) = try CLIPModel.open(checkpoint: dir + "/open_clip_bin", config: nil)
+        #expect(ckpt.layout == .openCLIP)
+        try expectFeatures(bin, "open_clip")
+        // A training checkpoint carries no config: without --config it is refused, with one it loads.
+        #expect(throws: CLIPCheckpointError.needsConfig(dir + "/epoch_3.pt")) {
+            try CLIPCheckpoint.open(dir + "/epoch_3.pt", config: nil)
+        }
+        let epoch = try CLIPModel.load(checkpoint: dir + "/epoch_3.pt", config: dir + "/open_clip/open_clip_config.json")
+        try expectFeatures(epoch, "open_clip")
+        let (hf, hfCkpt) = try CLIPModel.open(checkpoint: dir + "/hf_quickgelu_bin", config: nil)
+        #expect(hfCkpt.layout == .huggingFace)
+        #expect(hf.config.quickGELU)
+        try expectFeatures(hf, "hf_quickgelu")
+    }
+
     @Test func unknownFormatsListTheKnownOnes() throws {
         let tmp = try TempDirectory()
         try Data("not weights".utf8).write(to: URL(fileURLWithPath: tmp.file("weights.npz")))
@@ -118,10 +138,10 @@ import MoDEFormats
         #expect { try CLIPCheckpoint.open(tmp.file("other.safetensors"), config: "tiny") } throws: { e in
             "\(e)".contains("neither open_clip's nor transformers' CLIP names (first: encoder.weight)")
         }
-        // PyTorch files go to the PyTorch reader.
+        // PyTorch files go to the PyTorch reader, whose errors name the file and the problem.
         try Data([0x50, 0x4B, 0x03, 0x04]).write(to: URL(fileURLWithPath: tmp.file("epoch_3.pt")))
-        #expect(throws: CLIPCheckpointError.torchNotSupported(tmp.file("epoch_3.pt"))) {
-            try CLIPCheckpoint.open(tmp.file("epoch_3.pt"), config: "tiny")
+        #expect { try CLIPCheckpoint.open(tmp.file("epoch_3.pt"), config: "tiny") } throws: { e in
+            e is TorchCheckpointError && "\(e)".hasPrefix(tmp.file("epoch_3.pt")) && "\(e)".contains("zip")
         }
         // A file without a config needs --config.
         let model = try CLIPModel.load(checkpoint: Self.folder() + "/hf_gelu", config: nil)

@@ -116,9 +116,10 @@ public struct CLIPCheckpoint {
     }
 
     /// Opens a PyTorch zip checkpoint (`torch.save`: a state dict, or a training checkpoint
-    /// holding one) as a tensor store. Not supported yet.
+    /// holding one under `state_dict`, DistributedDataParallel's `module.` prefix removed) as a
+    /// tensor store, through the restricted unpickler of `TorchCheckpointFile`.
     static func openTorchCheckpoint(_ file: String) throws -> any TensorStore {
-        throw CLIPCheckpointError.torchNotSupported(file)
+        try TorchCheckpointFile(path: file)
     }
 
     /// The config `config` names, or the one beside `file`.
@@ -154,7 +155,6 @@ public struct CLIPCheckpoint {
 public enum CLIPCheckpointError: Error, CustomStringConvertible, Equatable {
     case unknownFormat(String, String)
     case needsConfig(String)
-    case torchNotSupported(String)
     case configMismatch(file: String, checkpoint: String, model: String)
 
     public var description: String {
@@ -162,7 +162,6 @@ public enum CLIPCheckpointError: Error, CustomStringConvertible, Equatable {
         case let .unknownFormat(p, why): return "\(p): unknown checkpoint format (\(why)); known formats: \(CLIPCheckpoint.knownFormats)"
         case .needsConfig(let p):
             return "\(p): the checkpoint carries no model config (no \(CLIPModel.openCLIPConfigFile) or transformers config.json beside it); name one with --config (a preset: \(CLIPConfig.presetNames.joined(separator: ", ")), or a JSON file)"
-        case .torchNotSupported(let p): return "\(p): PyTorch checkpoint files are not supported yet; convert it to safetensors (safetensors.torch.save_file(state_dict, …))"
         case let .configMismatch(f, c, m): return "\(f): the checkpoint is \(c), but the model is \(m)"
         }
     }
