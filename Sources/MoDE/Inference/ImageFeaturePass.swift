@@ -60,7 +60,7 @@ public enum ImageFeaturePass {
     /// What the pass reports as it goes.
     public enum Event: Sendable {
         case skipped(SkippedImage)
-        /// Images encoded so far, and the total when known (no shards).
+        /// Images done so far (encoded or skipped), and the total when known (no shards).
         case progress(done: Int, total: Int?)
     }
 
@@ -76,6 +76,7 @@ public enum ImageFeaturePass {
         let pixels = Tensor(shape: [batch, 3, s, s])
         let pool = PreprocessorPool(size: s)
         var names: [String] = []
+        var done = 0
         var rows: [Float] = []
         let features = Tensor(shape: [batch, e])
         events(.progress(done: 0, total: total))
@@ -104,7 +105,8 @@ public enum ImageFeaturePass {
                 model.encodeImage(features.data, pixels.data, batch: kept)
                 rows.append(contentsOf: UnsafeBufferPointer(start: features.data, count: kept * e))
             }
-            events(.progress(done: names.count, total: total))
+            done += items.count
+            events(.progress(done: done, total: total))
         }
         let out = Tensor(shape: [names.count, e])
         if !names.isEmpty {
