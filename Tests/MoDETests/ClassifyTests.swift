@@ -89,20 +89,7 @@ import TestSupport
     @Test func ensemblesExpertsWithTheirRoutingWeights() throws {
         let dir = try TempDirectory()
         let root = try imageFolder(dir)
-        let a = try tinyMember(dir, "a", seed: 1), b = try tinyMember(dir, "b", seed: 2)
-        let encoder = try SentenceEncoder(directory: fixturePath("MoDEModelsTests", "tiny_bert"))
-        var rng = SeededRNG(seed: 5)
-        let d = encoder.dimension
-        let fine = Tensor(shape: [4, d]), coarse = Tensor(shape: [2, d])
-        for i in 0..<fine.count { fine.data[i] = rng.nextNormal() / Float(d).squareRoot() }
-        for j in 0..<d { coarse.data[j] = (fine.data[j] + fine.data[d + j]) / 2; coarse.data[d + j] = (fine.data[2 * d + j] + fine.data[3 * d + j]) / 2 }
-        try ClusterHierarchy(fineCentres: fine, coarseCentres: coarse, fineToCoarse: [0, 0, 1, 1], metric: .squaredEuclidean)
-            .write(to: dir.file("clusters.safetensors"))
-        let manifest = ExpertManifest(clusters: dir.file("clusters.safetensors"), embedder: encoder.directory, experts: [
-            ExpertEntry(name: "a", checkpoint: a.checkpoint + "/open_clip_model.safetensors", config: a.checkpoint + "/open_clip_config.json", fine: [0, 1], coarse: 0, samplesSeen: 30),
-            ExpertEntry(name: "b", checkpoint: b.checkpoint + "/open_clip_model.safetensors", config: b.checkpoint + "/open_clip_config.json", fine: [2, 3], coarse: 1, samplesSeen: 20),
-        ])
-        try manifest.save(dir.file("experts.json"))
+        let (a, b, encoder) = try twoExperts(dir)
         let labels = ["cat", "dog", "car"]
         for method in [RoutingMethod.uniform, .paper] {
             var request = ClassifyRequest(model: .experts(dir.file("experts.json")), labels: labels, templates: PromptTemplates.simple, paths: [root])
@@ -205,4 +192,24 @@ import TestSupport
         let w = ClassifyRun.truncationWarnings(["cat", long], templates: PromptTemplates.simple, tokenizer: tokenizer, contextLength: 16)
         #expect(w.count == 1 && w[0].contains(long))
     }
+}
+
+/// Two tiny experts and a manifest for them (DIR/experts.json) over hand-made clusters, with the
+/// tiny BERT fixture as the caption encoder.
+func twoExperts(_ dir: TempDirectory) throws -> (EnsembleMember, EnsembleMember, SentenceEncoder) {
+    let a = try tinyMember(dir, "a", seed: 1), b = try tinyMember(dir, "b", seed: 2)
+    let encoder = try SentenceEncoder(directory: fixturePath("MoDEModelsTests", "tiny_bert"))
+    var rng = SeededRNG(seed: 5)
+    let d = encoder.dimension
+    let fine = Tensor(shape: [4, d]), coarse = Tensor(shape: [2, d])
+    for i in 0..<fine.count { fine.data[i] = rng.nextNormal() / Float(d).squareRoot() }
+    for j in 0..<d { coarse.data[j] = (fine.data[j] + fine.data[d + j]) / 2; coarse.data[d + j] = (fine.data[2 * d + j] + fine.data[3 * d + j]) / 2 }
+    try ClusterHierarchy(fineCentres: fine, coarseCentres: coarse, fineToCoarse: [0, 0, 1, 1], metric: .squaredEuclidean)
+        .write(to: dir.file("clusters.safetensors"))
+    let manifest = ExpertManifest(clusters: dir.file("clusters.safetensors"), embedder: encoder.directory, experts: [
+        ExpertEntry(name: "a", checkpoint: a.checkpoint + "/open_clip_model.safetensors", config: a.checkpoint + "/open_clip_config.json", fine: [0, 1], coarse: 0, samplesSeen: 30),
+        ExpertEntry(name: "b", checkpoint: b.checkpoint + "/open_clip_model.safetensors", config: b.checkpoint + "/open_clip_config.json", fine: [2, 3], coarse: 1, samplesSeen: 20),
+    ])
+    try manifest.save(dir.file("experts.json"))
+    return (a, b, encoder)
 }
