@@ -4,8 +4,15 @@ import Foundation
 
 struct Encode: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Encode images and/or token ids with a CLIP model; write unnormalised features (safetensors).",
+        abstract: "Encode images and/or texts with a CLIP model; write unnormalised features (safetensors, .npy).",
         discussion: """
+            Image files, folders, globs or .tar shards (PATHS, as `mode classify` takes them) and raw \
+            texts (--text, repeatable; --text-file, one a line) are encoded into OUT (safetensors: \
+            `image_features`, `text_features`), STEM.image_features.npy and STEM.text_features.npy \
+            (numpy's format 1.0, little-endian float32, C order) and STEM.keys.json (the image paths \
+            and texts of the rows, in order, and the skipped images), STEM being OUT without \
+            `.safetensors`. Every file is written atomically.
+
             Inputs are safetensors files: --images holds `images` float32 (N, 3, S, S), already \
             preprocessed; --texts holds `texts` int32 or int64 (N, L) token ids (see `mode tokenize`). \
             The output holds `image_features` and/or `text_features` (N, E), as open_clip's \
@@ -24,17 +31,41 @@ struct Encode: ParsableCommand {
     var config: String?
     @Option(help: "safetensors file with `images` (N, 3, S, S).") var images: String?
     @Option(help: "safetensors file with `texts` (N, L) token ids.") var texts: String?
+    @Option(help: "A text to encode (repeatable).") var text: [String] = []
+    @Option(help: "A file of texts to encode, one a line.") var textFile: String?
     @Option(help: "Output safetensors file.") var out: String
     @Option(help: "Rows per forward pass.") var batch = 64
     @OptionGroup(title: "Compute") var compute: ComputeOptions
+    @Argument(help: "Image files, folders, globs or .tar shards to encode.") var paths: [String] = []
+
+    var rawInputs: Bool { !paths.isEmpty || !text.isEmpty || textFile != nil }
 
     func validate() throws {
-        guard images != nil || texts != nil else { throw ValidationError("give --images, --texts or both") }
+        guard images != nil || texts != nil || rawInputs else { throw ValidationError("give images or texts to encode") }
+        guard !rawInputs || (images == nil && texts == nil) else {
+            throw ValidationError("--images/--texts (preprocessed tensors) and PATHS/--text/--text-file do not mix")
+        }
         guard batch > 0 else { throw ValidationError("--batch must be positive") }
     }
 
     func run() throws {
         try compute.apply()
+        if rawInputs {
+            var request = EncodeFiles.Request(checkpoint: checkpoint, config: config, out: out)
+            request.imagePaths = paths
+            request.texts = text + (try textFile.map { try InferenceInputs.lines(ofFile: $0) } ?? [])
+            request.batch = batch
+            let bar = ProgressBar("encode", total: nil, unit: "images")
+            let summary = try EncodeFiles.run(request) { event in
+                switch event {
+                case .progress(let done, let total): bar.total = total; bar.update(done)
+                case .skipped(let s): bar.interrupt("skipped \(s.path): \(s.reason)")
+                }
+            }
+            bar.finish()
+            try printJSONLine(summary)
+            return
+        }
         let (model, opened) = try CheckpointStore.openModel(checkpoint, config: config)
         printError(opened.description)
         let bar = ProgressBar("encode", total: nil, unit: "rows")
