@@ -2,7 +2,8 @@
 
 A random-initialised open_clip ViT-B-16 (quick_gelu, open_clip's initialisation) and the same
 weights as a transformers CLIPModel are saved as an open_clip hub folder with a PyTorch .bin, a
-transformers folder (safetensors) and a transformers folder with pytorch_model.bin. `mode encode`
+transformers folder (safetensors) and a transformers folder with pytorch_model.bin (torch.save of
+the transformers state dict). `mode encode`
 encodes fixed images and token ids with each; its features are compared with open_clip's (float64
 from the float32 weights). Then `mode convert` writes the .bin folder as a transformers folder and
 the transformers folder as an open_clip folder, and transformers / open_clip encode them.
@@ -90,7 +91,9 @@ def main():
         with open(os.path.join(d, "open_clip_config.json"), "w") as f:
             json.dump({"model_cfg": cfg, "preprocess_cfg": dict(PREPROCESS, size=224)}, f)
         hf.save_pretrained(os.path.join(tmp, "hf"), safe_serialization=True)
-        hf.save_pretrained(os.path.join(tmp, "hf_bin"), safe_serialization=False)
+        # transformers 5 writes safetensors whatever safe_serialization says: the .bin by torch.save.
+        hf.config.save_pretrained(os.path.join(tmp, "hf_bin"))
+        torch.save(hf.state_dict(), os.path.join(tmp, "hf_bin", "pytorch_model.bin"))
         for name in ["open_clip_bin", "hf", "hf_bin"]:
             out = os.path.join(tmp, name + ".features.safetensors")
             run([a.mode, "encode", "--checkpoint", os.path.join(tmp, name), "--images", inputs, "--texts", inputs,
