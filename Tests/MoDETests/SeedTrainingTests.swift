@@ -44,11 +44,11 @@ import MoDEFormats
         let common = ["train", "--data", spec, "--batch", "8", "--steps", "6", "--save-every", "2", "--warmup", "2",
                       "--lr", "2e-3", "--seed", "3", "--threads", "1", "--workers", "1",
                       "--expert", "1", "--clusters", dir.file("clusters"), "--assign", dir.file("assign")]
-        func request(_ kind: (name: String, path: String, config: String?), out: String, resume: Bool = false) -> TrainingRequest {
+        func request(_ kind: (name: String, path: String, config: String?), out: String) -> TrainingRequest {
             var o = TrainingOptions(batch: 8, steps: 6)
             (o.saveEvery, o.warmup, o.lr, o.seed) = (2, 2, 2e-3, 3)
             var r = TrainingRequest(config: kind.config, runDirectory: out, options: o)
-            (r.data, r.workers, r.initCheckpoint, r.resume) = (spec, 1, kind.path, resume)
+            (r.data, r.workers, r.initCheckpoint) = (spec, 1, kind.path)
             r.expert = ExpertRequest(clusters: [1], clusterFolder: dir.file("clusters"), assignFolder: dir.file("assign"))
             return r
         }
@@ -66,13 +66,16 @@ import MoDEFormats
             #expect(cli.count == 6)
             first[kind.name] = cli
 
-            // Stopped after step 3 (its last checkpoint is step 2), then resumed: the uninterrupted losses.
-            let run = dir.file("lib-" + kind.name)
+            // The same run stopped after step 3 (its last checkpoint is step 2), then continued by
+            // `mode train … --resume` with the same arguments: the uninterrupted losses.
+            let run = dir.file("resumed-" + kind.name)
             var opened: String?
             let (trainer, _) = try TrainingRun.make(request(kind, out: run)) { if case .initialised(let d) = $0 { opened = d } }
             #expect(opened.map { initLine.hasSuffix($0) } == true)
             try trainer.run(until: 3)
-            _ = try TrainingRun.run(request(kind, out: run, resume: true))
+            let (resumeStatus, resumeErr) = try mode(common + ["--init", kind.path, "--out", run, "--resume"]
+                                                     + (kind.config.map { ["--config", $0] } ?? []))
+            #expect(resumeStatus == 0 && resumeErr.contains("resuming at step 2"), "\(kind.name): \(resumeErr.suffix(600))")
             let resumed = try losses(run)
             #expect(try StepMetrics.read(run + "/metrics.jsonl").map(\.step) == Array(1...6))
             for (a, b) in zip(resumed, cli) { #expect(abs(a - b) <= 1e-5 * abs(b), "\(kind.name): resumed \(resumed) vs \(cli)") }
