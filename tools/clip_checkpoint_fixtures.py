@@ -12,8 +12,9 @@ import/export tests (Tests/MoDEModelsTests/Fixtures/checkpoints/).
    - The same weights in PyTorch's own files (torch.save zip archives): open_clip_bin/ (the hub
      layout with open_clip_pytorch_model.bin), epoch_3.pt (an open_clip training checkpoint:
      {"epoch", "name", "state_dict" with DistributedDataParallel's "module." prefix, "optimizer"
-     holding AdamW moments}, no config) and hf_quickgelu_bin/ (transformers' save_pretrained
-     with safe_serialization=False: config.json + pytorch_model.bin).
+     holding AdamW moments}, no config) and hf_quickgelu_bin/ (config.json by transformers +
+     pytorch_model.bin by torch.save of the transformers state dict, with the position_ids
+     buffers older transformers versions saved).
    - io.safetensors: fixed images and token ids, and each model's image and text features as the
      library that wrote it computes them (float64 from the float32 weights).
    - presets.json: open_clip's model configs (model_configs/*.json) of the presets mode ships.
@@ -163,7 +164,22 @@ def write_fixture():
     opt.step()
     torch.save({"epoch": 3, "name": "fixture", "state_dict": {"module." + k: v for k, v in oc.state_dict().items()},
                 "optimizer": opt.state_dict()}, os.path.join(FOLDER, "epoch_3.pt"))
-    hq.save_pretrained(os.path.join(FOLDER, "hf_quickgelu_bin"), safe_serialization=False)
+    # transformers 5 writes safetensors whatever safe_serialization says: the PyTorch file is
+    # written here, as older transformers did (with the position_ids buffers they persisted).
+    d = os.path.join(FOLDER, "hf_quickgelu_bin")
+    os.makedirs(d, exist_ok=True)
+    for stale in ["model.safetensors", "pytorch_model.bin"]:
+        if os.path.exists(os.path.join(d, stale)):
+            os.remove(os.path.join(d, stale))
+    hq.config.save_pretrained(d)
+    sd = dict(hq.state_dict())
+    for tower, n in [("text_model", CFG["text_cfg"]["context_length"]),
+                     ("vision_model", (CFG["vision_cfg"]["image_size"] // CFG["vision_cfg"]["patch_size"]) ** 2 + 1)]:
+        sd.setdefault(tower + ".embeddings.position_ids", torch.arange(n).unsqueeze(0))
+    torch.save(sd, os.path.join(d, "pytorch_model.bin"))
+    assert sorted(os.listdir(d)) == ["config.json", "pytorch_model.bin"], os.listdir(d)
+    reread = transformers.CLIPModel.from_pretrained(d).eval()
+    assert all(torch.equal(a, b) for a, b in zip(reread.state_dict().values(), hq.state_dict().values()))
 
     torch.manual_seed(SEED + 2)
     hg = transformers.CLIPModel(hf_config("gelu")).eval()

@@ -6,15 +6,15 @@ struct Convert: ParsableCommand {
         abstract: "Convert a CLIP checkpoint to an open_clip hub folder or a Hugging Face transformers CLIP folder.",
         discussion: """
             --checkpoint is anything `mode encode` reads: a .safetensors file (open_clip or \
-            transformers names), an open_clip hub folder, a transformers CLIP folder, a checkpoint \
-            or run folder. --format open_clip writes open_clip_model.safetensors + \
+            transformers names), a PyTorch .pt/.bin file (open_clip's epoch_N.pt needs --config), \
+            an open_clip hub folder, a transformers CLIP folder, a checkpoint or run folder. --format open_clip writes open_clip_model.safetensors + \
             open_clip_config.json; --format hf writes model.safetensors + config.json, which \
             transformers.CLIPModel.from_pretrained loads. The result is read back and compared \
             before the JSON line is printed; what was read (architecture, activation and its \
             source) goes to stderr.
             """)
 
-    @Option(help: "Model weights: a .safetensors file, an open_clip or transformers folder, a checkpoint or run folder.") var checkpoint: String
+    @Option(help: "Model weights: a .safetensors or PyTorch .pt/.bin file, an open_clip or transformers folder, a checkpoint or run folder.") var checkpoint: String
     @Option(help: "Model config when the checkpoint carries none: a preset (\(CLIPConfig.presetNames.joined(separator: ", "))) or a JSON file.")
     var config: String?
     @Option(help: "Output folder.") var to: String

@@ -19,14 +19,15 @@ struct Encode: ParsableCommand {
             encode_image / encode_text return them (not normalised).
 
             --checkpoint is a .safetensors state_dict with open_clip's or transformers' CLIP names, an \
-            open_clip hub folder (open_clip_model.safetensors + open_clip_config.json), a transformers \
-            CLIP folder (config.json + model.safetensors), a checkpoint folder or a run folder (its \
-            latest checkpoint). --config is a preset or a JSON config (open_clip's or transformers'); \
+            open_clip hub folder (open_clip_config.json + open_clip_model.safetensors or \
+            open_clip_pytorch_model.bin), a transformers CLIP folder (config.json + model.safetensors \
+            or pytorch_model.bin), a PyTorch .pt/.bin file (open_clip's epoch_N.pt, a state dict), a \
+            checkpoint folder or a run folder (its latest checkpoint). --config is a preset or a JSON config (open_clip's or transformers'); \
             without it the config file beside the model file is read. The architecture built, and \
             where its activation came from, is printed to stderr.
             """)
 
-    @Option(help: "Model weights: a .safetensors file, an open_clip or transformers folder, a checkpoint or run folder.") var checkpoint: String
+    @Option(help: "Model weights: a .safetensors or PyTorch .pt/.bin file, an open_clip or transformers folder, a checkpoint or run folder.") var checkpoint: String
     @Option(help: "Model config: a preset (\(CLIPConfig.presetNames.joined(separator: ", "))) or an open_clip JSON file.")
     var config: String?
     @Option(help: "safetensors file with `images` (N, 3, S, S).") var images: String?

@@ -22,7 +22,7 @@ struct Eval: ParsableCommand {
             and reason); prints the table.
             """)
 
-    @Option(help: "Model weights: a .safetensors file, an open_clip or transformers folder, a checkpoint or run folder.") var checkpoint: String
+    @Option(help: "Model weights: a .safetensors or PyTorch .pt/.bin file, an open_clip or transformers folder, a checkpoint or run folder.") var checkpoint: String
     @Option(help: "Model config (preset or JSON); default: the open_clip_config.json beside the weights.") var config: String?
     @Option(help: "Folder of task folders, or one task folder.") var tasks: String
     @Option(help: "Only this task.") var task: String?

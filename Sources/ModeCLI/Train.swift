@@ -23,8 +23,8 @@ struct Train: ParsableCommand {
             and more than --max-skip-fraction stops the run with an error.
             """)
 
-    @Option(help: "Model config: a preset (\(CLIPConfig.presetNames.joined(separator: ", "))) or an open_clip JSON file.")
-    var config: String
+    @Option(help: "Model config: a preset (\(CLIPConfig.presetNames.joined(separator: ", "))) or a JSON file (open_clip's or transformers'). With --init, defaults to the config beside those weights.")
+    var config: String?
     @Option(help: "Run folder.") var out: String
     @Option(help: "Batch size.") var batch: Int
     @Option(help: "Optimizer steps (or give --train-num-samples and --epochs).") var steps: Int?
@@ -38,7 +38,8 @@ struct Train: ParsableCommand {
     @Option(help: "Stop when a pass skips more than this fraction of the samples it reads (damaged or unusable).")
     var maxSkipFraction = TrainingOptions.defaults.maxSkipFraction
     @Flag(help: "Continue the run in --out from its latest checkpoint.") var resume = false
-    @Option(name: .customLong("init"), help: "Start from these weights (file, checkpoint folder or run folder).") var initCheckpoint: String?
+    @Option(name: .customLong("init"), help: "Start from these weights: anything `mode encode` reads (open_clip or transformers folder, .safetensors, PyTorch .pt/.bin, checkpoint or run folder). Its config must match --config's architecture and activation.")
+    var initCheckpoint: String?
     @Option(help: "Continue from another run's checkpoint (checkpoint or run folder) with its weights, AdamW state, step and RNG: the schedule given here (normally that run's own --steps/--lr/--warmup) goes on from its step, on this run's data — MoDE's reference forks experts from a part-way seed checkpoint this way.")
     var fork: String?
     @Option(help: "Training shards (brace notation; '::' joins sources).") var data: String?

@@ -110,7 +110,7 @@ import MoDEFormats
     @Test func importsPyTorchFiles() throws {
         let dir = try Self.folder()
         let (bin, ckpt) = try CLIPModel.open(checkpoint: dir + "/open_clip_bin", config: nil)
-        #expect(ckpt.layout == .openCLIP)
+        #expect(ckpt.layout == .openCLIP && ckpt.container == "PyTorch")
         try expectFeatures(bin, "open_clip")
         // A training checkpoint carries no config: without --config it is refused, with one it loads.
         #expect(throws: CLIPCheckpointError.needsConfig(dir + "/epoch_3.pt")) {
@@ -119,7 +119,7 @@ import MoDEFormats
         let epoch = try CLIPModel.load(checkpoint: dir + "/epoch_3.pt", config: dir + "/open_clip/open_clip_config.json")
         try expectFeatures(epoch, "open_clip")
         let (hf, hfCkpt) = try CLIPModel.open(checkpoint: dir + "/hf_quickgelu_bin", config: nil)
-        #expect(hfCkpt.layout == .huggingFace)
+        #expect(hfCkpt.layout == .huggingFace && hfCkpt.container == "PyTorch" && hfCkpt.file.hasSuffix("/pytorch_model.bin"))
         #expect(hf.config.quickGELU)
         try expectFeatures(hf, "hf_quickgelu")
     }

@@ -50,3 +50,66 @@ import MoDEFormats
         #expect(opened.description.hasSuffix("activation GELU (from the model's config)"))
     }
 }
+
+/// `mode convert` as a user runs it, on the torch- and transformers-written fixtures of
+/// tools/clip_checkpoint_fixtures.py: its JSON line, and the written folder read back encodes the
+/// fixture inputs as the library that wrote the source did.
+@Suite struct ConvertProcessTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("MoDEModelsTests/Fixtures/checkpoints").path
+
+    func mode(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: TrainProcessTests.modeBinary)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        (p.standardOutput, p.standardError) = (out, err)
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    /// (source, --config, --format, what it is read as, the io.safetensors features it must give).
+    static let cases: [(String, String?, String, String, String)] = [
+        ("epoch_3.pt", "open_clip/open_clip_config.json", "hf", "open_clip (PyTorch)", "open_clip"),
+        ("open_clip_bin", nil, "hf", "open_clip (PyTorch)", "open_clip"),
+        ("hf_quickgelu_bin", nil, "open_clip", "transformers CLIP (PyTorch)", "hf_quickgelu"),
+        ("hf_gelu", nil, "open_clip", "transformers CLIP (safetensors)", "hf_gelu"),
+    ]
+
+    @Test func convertsThroughTheExecutable() throws {
+        let dir = try TempDirectory()
+        let io = try SafeTensorsFile(path: Self.fixtures + "/io.safetensors")
+        let images = try io.tensor("images"), texts = try io.int32s("texts")
+        let b = images.shape[0]
+        for (i, (source, config, format, from, reference)) in Self.cases.enumerated() {
+            let out = dir.file("out\(i)")
+            let r = try mode(["convert", "--checkpoint", Self.fixtures + "/" + source, "--to", out, "--format", format]
+                             + (config.map { ["--config", Self.fixtures + "/" + $0] } ?? []))
+            #expect(r.status == 0, "\(source): \(r.err.suffix(600))")
+            let lines = r.out.split(separator: "\n")
+            #expect(lines.count == 1, "\(source): \(r.out)")
+            let summary = try JSONDecoder().decode(CheckpointConversion.Summary.self, from: Data((lines.first ?? "").utf8))
+            #expect(summary.from == from && summary.format.rawValue == format && summary.out == out && summary.verified, "\(summary)")
+            #expect(summary.activation == (reference == "hf_gelu" ? "GELU" : "QuickGELU"))
+            #expect(r.err.contains("activation \(summary.activation) (from "), "\(r.err)")
+            let files = format == "hf" ? ["config.json", "model.safetensors"] : ["open_clip_config.json", "open_clip_model.safetensors"]
+            #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == files)
+
+            let model = try CLIPModel.load(checkpoint: out, config: nil)
+            #expect(summary.parameters == model.arena.parameterCount)
+            let img = Tensor(shape: [b, model.embedDim]), txt = Tensor(shape: [b, model.embedDim])
+            model.encodeImage(img.data, images.data, batch: b)
+            texts.withUnsafeBufferPointer { model.encodeText(txt.data, $0.baseAddress!, batch: b) }
+            expectClose(img, try io.tensor(reference + ".image_features"), relTol: 1e-5, "\(source) → \(format): image features")
+            expectClose(txt, try io.tensor(reference + ".text_features"), relTol: 1e-5, "\(source) → \(format): text features")
+        }
+        // Errors: a non-zero exit, a message naming the problem, nothing written.
+        let epoch = try mode(["convert", "--checkpoint", Self.fixtures + "/epoch_3.pt", "--to", dir.file("x"), "--format", "hf"])
+        #expect(epoch.status != 0 && epoch.err.contains("epoch_3.pt: the checkpoint carries no model config"), "\(epoch.err)")
+        let bad = try mode(["convert", "--checkpoint", Self.fixtures + "/open_clip", "--to", dir.file("y"), "--format", "onnx"])
+        #expect(bad.status != 0 && bad.err.contains("--format must be one of: open_clip, hf"), "\(bad.err)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("x")) && !FileManager.default.fileExists(atPath: dir.file("y")))
+    }
+}

@@ -8,8 +8,9 @@ import MoDETokenizers
 
 /// Everything `mode train` asks for.
 public struct TrainingRequest: Sendable {
-    /// Model config: a preset name or an open_clip JSON file.
-    public var config: String
+    /// Model config: a preset name or a JSON file (open_clip's or transformers'); nil = the
+    /// config of `initCheckpoint` (the file beside its weights).
+    public var config: String?
     public var runDirectory: String
     public var options: TrainingOptions
     /// Shard specification; nil = the built-in synthetic paired task.
@@ -28,7 +29,7 @@ public struct TrainingRequest: Sendable {
     /// Train a data expert: only its clusters' pairs (and a fraction of the others).
     public var expert: ExpertRequest?
 
-    public init(config: String, runDirectory: String, options: TrainingOptions) {
+    public init(config: String?, runDirectory: String, options: TrainingOptions) {
         self.config = config
         self.runDirectory = runDirectory
         self.options = options
@@ -39,6 +40,9 @@ public struct TrainingRequest: Sendable {
         try options.validate()
         if let workers, workers < 0 { throw TrainingError.invalidOption("--workers must be 0 or more") }
         if fork != nil, initCheckpoint != nil { throw TrainingError.invalidOption("give --init or --fork, not both") }
+        if config == nil, initCheckpoint == nil {
+            throw TrainingError.invalidOption("give --config (a preset or a JSON file), or --init with a checkpoint that carries its config")
+        }
         if let expert {
             guard data != nil else { throw TrainingError.invalidOption("--expert needs --data (the shards the assignments were made from)") }
             try expert.validate()
@@ -124,10 +128,18 @@ public enum TrainingRun {
     public static func make(_ request: TrainingRequest,
                             events: (TrainingEvent) -> Void = { _ in }) throws -> (trainer: Trainer, model: CLIPModel) {
         try request.validate()
-        let config = try CLIPConfig.load(request.config)
+        let initFile = try request.initCheckpoint.map(CheckpointStore.resolveModelFile)
+        let config = try request.config.map(CLIPConfig.load) ?? CLIPCheckpoint.open(initFile!, config: nil).config
+        // Captions are tokenized with the CLIP vocabulary: a smaller embedding would be indexed past its end.
+        let tokenizer = try request.data.map { _ in try CLIPTokenizer() }
+        if let tokenizer, tokenizer.vocabularySize > config.text.vocabSize {
+            let from = request.config.map { "config " + $0 } ?? "from " + initFile!
+            throw TrainingError.invalidOption("the model's vocabulary (\(config.text.vocabSize) tokens, \(from)) is smaller than that of "
+                                              + "the CLIP tokenizer --data captions are tokenized with (\(tokenizer.vocabularySize))")
+        }
         let model = CLIPModel(config: config, seed: request.options.seed)
-        if let initCheckpoint = request.initCheckpoint {
-            let opened = try model.load(checkpoint: CheckpointStore.resolveModelFile(initCheckpoint))
+        if let initFile {
+            let opened = try model.load(checkpoint: initFile)
             events(.initialised(from: opened.description))
         }
         var expertParameters: ExpertStreamParameters?
@@ -146,7 +158,7 @@ public enum TrainingRun {
         let source: BatchSource
         if let data = request.data {
             source = try ShardSource(spec: data, imageSize: config.vision.imageSize, contextLength: config.text.contextLength,
-                                     tokenizer: try CLIPTokenizer(), workers: request.resolvedWorkers, seed: request.options.seed,
+                                     tokenizer: tokenizer!, workers: request.resolvedWorkers, seed: request.options.seed,
                                      shuffleBuffer: request.shuffleBuffer, filter: filter)
         } else {
             source = SyntheticPairs(classes: 64, imageSize: config.vision.imageSize,
