@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // MARK: C shim — BLAS entry points resolved at run time (dlopen)
@@ -75,7 +77,9 @@ let package = Package(
                 dependencies: ["MoDEModels", "MoDEData", "MoDESynth", "MoDETokenizers", "MoDENN", "MoDEClustering", "MoDEFormats"]),
 
         // MARK: MoDEServe — `mode serve`: the serving engine (batching, caches) and its Hummingbird application
-        .target(name: "MoDEServe", dependencies: ["MoDE", .product(name: "Hummingbird", package: "hummingbird")]),
+        .target(name: "MoDEServe", dependencies: ["MoDE", .product(name: "Hummingbird", package: "hummingbird"),
+                                                 .product(name: "Prometheus", package: "swift-prometheus"),
+                                                 .product(name: "CoreMetrics", package: "swift-metrics")]),
 
         // MARK: CLI — the `mode` executable (thin: parse, one library call, print)
         .executableTarget(

@@ -24,6 +24,7 @@ final class ImageBatcher: @unchecked Sendable {
     private var stopped = false
     private var held = false
     private var thread: Thread?
+    private var observer: ((Int) -> Void)?
     /// Sizes of the batches run so far (for tests and metrics), most recent last; at most 1024.
     private(set) var batchSizes: [Int] = []
 
@@ -63,6 +64,13 @@ final class ImageBatcher: @unchecked Sendable {
         }
     }
 
+    /// Tells `observe` the images of every batch from now on (metrics).
+    func observe(_ observe: @escaping (Int) -> Void) {
+        condition.lock()
+        observer = observe
+        condition.unlock()
+    }
+
     /// Stops the worker once the queue is empty.
     func stop() {
         condition.lock()
@@ -96,7 +104,9 @@ final class ImageBatcher: @unchecked Sendable {
             queued -= n
             batchSizes.append(n)
             if batchSizes.count > 1024 { batchSizes.removeFirst(batchSizes.count - 1024) }
+            let observe = observer
             condition.unlock()
+            observe?(n)
             run(taken)
         }
     }

@@ -2,16 +2,31 @@ import Foundation
 import Hummingbird
 import MoDE
 
-/// Holds the engine once the models are loaded: until then every model endpoint answers 503 and
-/// `/readyz` says why.
+/// Holds the engine once the models are loaded (until then every model endpoint answers 503 and
+/// `/readyz` says why), and the server's metrics.
 public final class EngineSlot: @unchecked Sendable {
     private let lock = NSLock()
     private var engine: ServeEngine?
     private var failure: String?
+    public let metrics: ServeMetrics
 
-    public init(_ engine: ServeEngine? = nil) { self.engine = engine }
+    public init(_ engine: ServeEngine? = nil, metrics: ServeMetrics = ServeMetrics()) {
+        self.metrics = metrics
+        if let engine { set(engine) }
+    }
 
-    public func set(_ engine: ServeEngine) { lock.lock(); self.engine = engine; lock.unlock() }
+    public func set(_ engine: ServeEngine) {
+        engine.batcher.observe { [metrics] in metrics.batch($0) }
+        lock.lock()
+        self.engine = engine
+        lock.unlock()
+    }
+
+    var current: ServeEngine? {
+        lock.lock()
+        defer { lock.unlock() }
+        return engine
+    }
     public func fail(_ why: String) { lock.lock(); failure = why; lock.unlock() }
 
     /// The engine, or `ServeError.notReady`.
@@ -54,6 +69,7 @@ public struct HTTPOptions: Sendable {
 public enum ServeRoutes {
     public static func router(_ slot: EngineSlot, options: HTTPOptions) -> Hummingbird.Router<BasicRequestContext> {
         let router = Hummingbird.Router()
+        router.middlewares.add(MetricsMiddleware(metrics: slot.metrics))
         router.middlewares.add(JSONErrorMiddleware())
         if let token = options.token { router.middlewares.add(BearerMiddleware(token: token)) }
         let limit = options.maxBodyBytes
@@ -62,6 +78,10 @@ public enum ServeRoutes {
             let s = slot.state
             if s.ready { return try json(["status": "ready"]) }
             return try json(["status": s.failure.map { "failed: " + $0 } ?? "loading"], status: .serviceUnavailable)
+        }
+        router.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: slot.metrics.exposition(slot.current))))
         }
         router.post("v1/classify") { request, _ in
             let engine = try slot.ready()

@@ -1,9 +1,12 @@
+import CoreMetrics
 import Foundation
 import Hummingbird
 import MoDE
+import Prometheus
 
 /// `mode serve` as a library call: listens at once (`/readyz` answers 503 while loading), loads
-/// the models on a background thread, then serves until the process ends.
+/// the models on a background thread, then serves until SIGTERM or SIGINT, which stop it
+/// gracefully (in-flight requests finish; Hummingbird's service lifecycle).
 public enum ServeMain {
     /// Serves `config` over HTTP with `options`; `log` is told the address, then whether the
     /// models loaded. Blocks until the server stops.
@@ -12,6 +15,8 @@ public enum ServeMain {
         guard options.maxBodyBytes > 0 else { throw ServeError.invalidOption("--max-body-mb must be positive") }
         guard (1...65535).contains(options.port) || options.port == 0 else { throw ServeError.invalidOption("--port must lie in 0...65535") }
         let slot = EngineSlot()
+        // Whatever reports through swift-metrics lands in the registry `/metrics` shows.
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: slot.metrics.registry))
         let app = ServeRoutes.application(slot, options: options)
         Thread.detachNewThread {
             do {

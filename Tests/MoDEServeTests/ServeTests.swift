@@ -170,4 +170,34 @@ import TestSupport
             try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
         }
     }
+
+    @Test func metricsCountRequestsBatchesAndCacheHits() async throws {
+        let dir = try TempDirectory()
+        let files = try imageFiles(dir, count: 3)
+        let e = try engine(.checkpoint(try tinyCLIP(dir, "m", seed: 4), config: nil))
+        let classify = try jsonBody(["images": try files.map(base64), "labels": ["cat", "dog"]])
+        let route = try jsonBody(["labels": ["cat", "dog"]])
+        try await app(e).test(.router) { client in
+            try await client.execute(uri: "/v1/classify", method: .post, headers: jsonHeaders, body: classify) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/route", method: .post, headers: jsonHeaders, body: route) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/route", method: .post, headers: [:], body: route) { #expect($0.status == .unsupportedMediaType) }
+            try await client.execute(uri: "/no/such/path", method: .get) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                let text = String(buffer: response.body)
+                for line in [
+                    #"mode_serve_requests_total{endpoint="/v1/classify",status="200"} 1"#,
+                    #"mode_serve_requests_total{endpoint="/v1/route",status="200"} 1"#,
+                    #"mode_serve_requests_total{endpoint="/v1/route",status="415"} 1"#,
+                    #"mode_serve_requests_total{endpoint="other",status="404"} 1"#,
+                    #"mode_serve_request_seconds_count{endpoint="/v1/classify"} 1"#,
+                    // One forward pass of the request's 3 images; the label set embedded once, then found.
+                    "mode_serve_batch_images_count 1", "mode_serve_batch_images_sum 3.0",
+                    "mode_serve_class_cache_hits_total 1", "mode_serve_class_cache_misses_total 1", "mode_serve_queue_images 0.0",
+                ] {
+                    #expect(text.contains(line + "\n"), "\(line) not in:\n\(text)")
+                }
+            }
+        }
+    }
 }
