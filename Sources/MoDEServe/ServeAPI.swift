@@ -33,6 +33,8 @@ extension KeyedDecodingContainer where Key == AnyKey {
 
 /// The body of `POST /v1/classify`.
 public struct ClassifyBody: Decodable, Sendable {
+    /// The fields a body may have.
+    static let fields: Set<String> = ["images", "labels", "templates", "top_k", "routing"]
     /// Base64 of each image's file bytes (JPEG, PNG or WebP).
     public var images: [String]
     public var labels: [String]
@@ -49,7 +51,7 @@ public struct ClassifyBody: Decodable, Sendable {
     }
 
     public init(from decoder: Decoder) throws {
-        let c = try decoder.strictContainer(["images", "labels", "templates", "top_k", "routing"])
+        let c = try decoder.strictContainer(Self.fields)
         images = try c.required("images")
         labels = try c.required("labels")
         templates = try c.field("templates")
@@ -60,12 +62,14 @@ public struct ClassifyBody: Decodable, Sendable {
 
 /// The body of `POST /v1/route`.
 public struct RouteBody: Decodable, Sendable {
+    /// The fields a body may have.
+    static let fields: Set<String> = ["labels", "templates", "routing"]
     public var labels: [String]
     public var templates: [String]?
     public var routing: RoutingMethod?
 
     public init(from decoder: Decoder) throws {
-        let c = try decoder.strictContainer(["labels", "templates", "routing"])
+        let c = try decoder.strictContainer(Self.fields)
         labels = try c.required("labels")
         templates = try c.field("templates")
         routing = try c.field("routing")
@@ -74,13 +78,15 @@ public struct RouteBody: Decodable, Sendable {
 
 /// The body of `POST /v1/embed/text`.
 public struct EmbedTextBody: Decodable, Sendable {
+    /// The fields a body may have.
+    static let fields: Set<String> = ["texts", "ensemble", "routing"]
     public var texts: [String]
     /// Each text's routed weighted sum of the experts' features instead of one set per expert.
     public var ensemble: Bool?
     public var routing: RoutingMethod?
 
     public init(from decoder: Decoder) throws {
-        let c = try decoder.strictContainer(["texts", "ensemble", "routing"])
+        let c = try decoder.strictContainer(Self.fields)
         texts = try c.required("texts")
         ensemble = try c.field("ensemble")
         routing = try c.field("routing")
@@ -89,6 +95,8 @@ public struct EmbedTextBody: Decodable, Sendable {
 
 /// The body of `POST /v1/embed/image`.
 public struct EmbedImageBody: Decodable, Sendable {
+    /// The fields a body may have.
+    static let fields: Set<String> = ["images", "labels", "templates", "ensemble", "routing"]
     public var images: [String]
     /// With `ensemble`: the label set whose routing weights mix the experts (none: uniform).
     public var labels: [String]?
@@ -97,7 +105,7 @@ public struct EmbedImageBody: Decodable, Sendable {
     public var routing: RoutingMethod?
 
     public init(from decoder: Decoder) throws {
-        let c = try decoder.strictContainer(["images", "labels", "templates", "ensemble", "routing"])
+        let c = try decoder.strictContainer(Self.fields)
         images = try c.required("images")
         labels = try c.field("labels")
         templates = try c.field("templates")

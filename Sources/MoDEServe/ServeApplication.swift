@@ -83,6 +83,9 @@ public enum ServeRoutes {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: slot.metrics.exposition(slot.current))))
         }
+        router.get("openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
         router.post("v1/classify") { request, _ in
             let engine = try slot.ready()
             return try json(try await engine.classify(try await decodeBody(ClassifyBody.self, request, limit: limit)))
