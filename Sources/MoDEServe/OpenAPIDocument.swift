@@ -76,6 +76,8 @@ enum OpenAPIDocument {
   },
   "security": [{}, {"bearer": []}],
   "paths": {
+    "/": {"get": {"summary": "A page for trying the server by hand (self-contained HTML; it asks for the token).", "security": [],
+      "responses": {"200": {"description": "The page.", "content": {"text/html": {"schema": {"type": "string"}}}}}}},
     "/healthz": {"get": {"summary": "The process is up.", "security": [],
       "responses": {"200": {"description": "Up.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}}}}}},
     "/readyz": {"get": {"summary": "The models are loaded.",

@@ -83,6 +83,11 @@ public enum ServeRoutes {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: slot.metrics.exposition(slot.current))))
         }
+        router.get("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8",
+                                            .contentSecurityPolicy: "default-src 'self'; img-src 'self' blob:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"],
+                     body: .init(byteBuffer: ByteBuffer(string: ServePage.html)))
+        }
         router.get("openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
@@ -182,15 +187,16 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Refuses requests without `Authorization: Bearer TOKEN` (401), `/healthz` excepted; the token
-/// is compared in constant time.
+/// Refuses requests without `Authorization: Bearer TOKEN` (401), `/healthz` and the page at `/`
+/// excepted; the token is compared in constant time.
 struct BearerMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: [UInt8]
 
     init(token: String) { self.token = Array("Bearer \(token)".utf8) }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path == "/healthz" { return try await next(request, context) }
+        // The page holds no data and a browser cannot send the header to load it; it asks for the token.
+        if request.uri.path == "/healthz" || request.uri.path == "/" { return try await next(request, context) }
         guard let given = request.headers[.authorization], Self.equal(Array(given.utf8), token) else {
             throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"], message: "a valid bearer token is needed")
         }

@@ -8,7 +8,7 @@ import Prometheus
 public final class ServeMetrics: @unchecked Sendable {
     public let registry: PrometheusCollectorRegistry
     /// The endpoints counted under their own path; any other path is counted as "other".
-    static let endpoints: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/classify", "/v1/route", "/v1/embed/text", "/v1/embed/image"]
+    static let endpoints: Set<String> = ["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/classify", "/v1/route", "/v1/embed/text", "/v1/embed/image"]
     private let batches: ValueHistogram
     private let queue: Gauge
     private let hits: Counter

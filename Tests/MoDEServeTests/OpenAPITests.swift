@@ -31,7 +31,7 @@ import TestSupport
     @Test func everyDocumentedPathIsServedAndAnswersTheDocumentedShape() async throws {
         let doc = try document()
         let paths = try #require(doc["paths"] as? [String: [String: Any]])
-        #expect(Set(paths.keys) == ["/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/classify", "/v1/route", "/v1/embed/text", "/v1/embed/image"])
+        #expect(Set(paths.keys) == ["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/classify", "/v1/route", "/v1/embed/text", "/v1/embed/image"])
         let dir = try TempDirectory()
         let files = try imageFiles(dir, count: 2)
         let e = try engine(.checkpoint(try tinyCLIP(dir, "m", seed: 4), config: nil))

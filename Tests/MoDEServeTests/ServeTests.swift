@@ -103,8 +103,12 @@ import TestSupport
         let body = try jsonBody(["labels": ["cat", "dog"]])
         try await app(e, token: "s3cret").test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            // The page holds no data; it asks for the token and sends it with its calls.
+            try await client.execute(uri: "/", method: .get) { #expect($0.status == .ok) }
             for headers: HTTPFields in [[:], [.authorization: "Bearer wrong"], [.authorization: "Bearer s3cre"], [.authorization: "s3cret"]] {
-                try await client.execute(uri: "/readyz", method: .get, headers: headers) { #expect($0.status == .unauthorized) }
+                for path in ["/readyz", "/metrics", "/openapi.json"] {
+                    try await client.execute(uri: path, method: .get, headers: headers) { #expect($0.status == .unauthorized) }
+                }
                 var h = headers
                 h[.contentType] = "application/json"
                 try await client.execute(uri: "/v1/route", method: .post, headers: h, body: body) { response in
@@ -197,6 +201,18 @@ import TestSupport
                 ] {
                     #expect(text.contains(line + "\n"), "\(line) not in:\n\(text)")
                 }
+            }
+        }
+    }
+
+    @Test func thePageIsSelfContainedAndCallsClassify() async throws {
+        try await ServeRoutes.application(EngineSlot(), options: HTTPOptions()).test(.router) { client in
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.status == .ok && response.headers[.contentType] == "text/html; charset=utf-8")
+                #expect(response.headers[.contentSecurityPolicy]?.hasPrefix("default-src 'self'") == true)
+                let page = String(buffer: response.body)
+                #expect(page.contains("fetch(\"/v1/classify\""))
+                for external in ["http://", "https://", "src=\"//", "href=\"//", "@import"] { #expect(!page.contains(external), "\(external)") }
             }
         }
     }
