@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // MARK: C shim — BLAS entry points resolved at run time (dlopen)
@@ -79,7 +80,8 @@ let package = Package(
         // MARK: MoDEServe — `mode serve`: the serving engine (batching, caches) and its Hummingbird application
         .target(name: "MoDEServe", dependencies: ["MoDE", .product(name: "Hummingbird", package: "hummingbird"),
                                                  .product(name: "Prometheus", package: "swift-prometheus"),
-                                                 .product(name: "CoreMetrics", package: "swift-metrics")]),
+                                                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                                                 .product(name: "NIOCore", package: "swift-nio")]),
 
         // MARK: CLI — the `mode` executable (thin: parse, one library call, print)
         .executableTarget(

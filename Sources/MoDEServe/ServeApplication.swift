@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import MoDE
+import NIOCore
 
 /// Holds the engine once the models are loaded (until then every model endpoint answers 503 and
 /// `/readyz` says why), and the server's metrics.
@@ -49,8 +50,10 @@ public struct HTTPOptions: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
     public var maxBodyBytes = 32 << 20
-    /// With a token, every endpoint but `/healthz` needs `Authorization: Bearer TOKEN`.
+    /// With a token, every endpoint but `/healthz` (and the page) needs `Authorization: Bearer TOKEN`.
     public var token: String?
+    /// Seconds a connection may stay idle (a client that stops sending or reading) before it is closed.
+    public var idleTimeoutSeconds = 30
 
     public init() {}
 
@@ -114,6 +117,7 @@ public enum ServeRoutes {
     /// The Hummingbird application on `options.host`:`options.port`.
     public static func application(_ slot: EngineSlot, options: HTTPOptions) -> some ApplicationProtocol {
         Application(router: router(slot, options: options),
+                    server: .http1(configuration: .init(idleTimeout: .seconds(Int64(options.idleTimeoutSeconds)))),
                     configuration: .init(address: .hostname(options.host, port: options.port), serverName: "mode-serve"))
     }
 

@@ -12,6 +12,7 @@ public enum ServeMain {
     /// models loaded. Blocks until the server stops.
     public static func run(_ config: ServeConfig, options: HTTPOptions, log: @escaping @Sendable (String) -> Void) throws {
         try config.validate()
+        guard options.idleTimeoutSeconds > 0 else { throw ServeError.invalidOption("--idle-timeout-s must be positive") }
         guard options.maxBodyBytes > 0 else { throw ServeError.invalidOption("--max-body-mb must be positive") }
         guard (1...65535).contains(options.port) || options.port == 0 else { throw ServeError.invalidOption("--port must lie in 0...65535") }
         let slot = EngineSlot()

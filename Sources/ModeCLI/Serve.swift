@@ -26,6 +26,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Milliseconds to wait for more images once a batch has its first.") var batchWaitMs = 5
     @Option(help: "Images waiting at most; beyond, requests get 429.") var maxQueue = 256
     @Option(help: "Largest request body, in MiB (413 beyond).") var maxBodyMb = 32
+    @Option(name: .customLong("idle-timeout-s"), help: "Seconds a connection may stay idle before it is closed.") var idleTimeout = 30
     @Option(help: "A file holding the bearer token every endpoint but /healthz then needs.") var tokenFile: String?
     @Option(help: "Run only the K highest-weighted experts of a request (weights renormalised); default: all.") var topExperts: Int?
     @OptionGroup(title: "Compute") var compute: ComputeOptions
@@ -47,6 +48,7 @@ struct Serve: ParsableCommand {
         options.host = host
         options.port = port
         options.maxBodyBytes = maxBodyMb << 20
+        options.idleTimeoutSeconds = idleTimeout
         options.token = try tokenFile.map(HTTPOptions.readToken)
         try ServeMain.run(config, options: options) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     }
