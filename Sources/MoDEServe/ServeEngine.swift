@@ -47,15 +47,11 @@ public final class ServeEngine: @unchecked Sendable {
     }
 
     /// The experts of weight above 0, at most `topExperts` of the highest, with their weights
-    /// renormalised when some were dropped.
+    /// renormalised when some were dropped (`SparseEnsemble.keepTop`, as `mode classify --top-experts`).
     func select(_ weights: [Double]) -> ([Int], [Double]) {
-        var chosen = weights.indices.filter { weights[$0] > 0 }
-        if let k = config.topExperts, chosen.count > k {
-            chosen = Array(chosen.sorted { weights[$0] > weights[$1] || (weights[$0] == weights[$1] && $0 < $1) }.prefix(k)).sorted()
-            let sum = chosen.reduce(0.0) { $0 + weights[$1] }
-            return (chosen, chosen.map { weights[$0] / sum })
-        }
-        return (chosen, chosen.map { weights[$0] })
+        let kept = config.topExperts.map { SparseEnsemble.keepTop(weights, k: $0) } ?? weights
+        let chosen = kept.indices.filter { kept[$0] > 0 }
+        return (chosen, chosen.map { kept[$0] })
     }
 
     /// Zero-shot classification of `body.images` against `body.labels`.
