@@ -21,6 +21,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // MARK: C shim — BLAS entry points resolved at run time (dlopen)
@@ -73,10 +77,16 @@ let package = Package(
         .target(name: "MoDE",
                 dependencies: ["MoDEModels", "MoDEData", "MoDESynth", "MoDETokenizers", "MoDENN", "MoDEClustering", "MoDEFormats"]),
 
+        // MARK: MoDEServe — `mode serve`: the serving engine (batching, caches) and its Hummingbird application
+        .target(name: "MoDEServe", dependencies: ["MoDE", .product(name: "Hummingbird", package: "hummingbird"),
+                                                 .product(name: "Prometheus", package: "swift-prometheus"),
+                                                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                                                 .product(name: "NIOCore", package: "swift-nio")]),
+
         // MARK: CLI — the `mode` executable (thin: parse, one library call, print)
         .executableTarget(
             name: "ModeCLI",
-            dependencies: ["MoDE", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MoDE", "MoDEServe", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: Tests — one target per library target, plus shared helpers
@@ -96,6 +106,8 @@ let package = Package(
         .testTarget(name: "MoDETokenizersTests", dependencies: ["MoDETokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MoDEClusteringTests", dependencies: ["MoDEClustering", "TestSupport"]),
         .testTarget(name: "MoDETests", dependencies: ["MoDE", "TestSupport"]),
+        .testTarget(name: "MoDEServeTests", dependencies: ["MoDEServe", "TestSupport",
+                                                          .product(name: "HummingbirdTesting", package: "hummingbird")]),
     ],
     swiftLanguageModes: [.v5]
 )

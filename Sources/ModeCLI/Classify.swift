@@ -38,6 +38,7 @@ struct Classify: ParsableCommand {
     @OptionGroup(title: "Routing") var routingParameters: RoutingParameters
     @Option(help: "Labels to print per image.") var topK = 5
     @Option(help: "Images per forward pass.") var batch = 32
+    @Option(help: "With --experts: run only the K highest-weighted experts, weights renormalised; default: all.") var topExperts: Int?
     @Flag(help: "One JSON object per image, then a summary line.") var json = false
     @OptionGroup(title: "Compute") var compute: ComputeOptions
     @Argument(help: "Image files, folders, globs or .tar shards.") var paths: [String] = []
@@ -64,6 +65,7 @@ struct Classify: ParsableCommand {
         request.routing = routingParameters.options(routing)
         request.topK = topK
         request.batch = batch
+        request.topExperts = topExperts
         var bar: ProgressBar?
         let result = try ClassifyRun.run(request) { event in
             switch event {

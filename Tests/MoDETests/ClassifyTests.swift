@@ -113,6 +113,33 @@ import TestSupport
         }
     }
 
+    @Test func topExpertsKeepsTheHeaviestRenormalised() throws {
+        // By hand: (0.3, 0.5, 0.2) keeping 2 → (0.3 / 0.8, 0.5 / 0.8, 0) = (0.375, 0.625, 0).
+        let w = SparseEnsemble.keepTop([0.3, 0.5, 0.2], k: 2)
+        #expect(abs(w[0] - 0.375) < 1e-12 && abs(w[1] - 0.625) < 1e-12 && w[2] == 0)
+        // A tie keeps the lower index: (0.25, 0.25, 0.5) keeping 2 → (1/3, 0, 2/3).
+        let t = SparseEnsemble.keepTop([0.25, 0.25, 0.5], k: 2)
+        #expect(abs(t[0] - 1.0 / 3) < 1e-12 && t[1] == 0 && abs(t[2] - 2.0 / 3) < 1e-12)
+        #expect(SparseEnsemble.keepTop([0, 1, 0], k: 2) == [0, 1, 0])
+        // Classifying with the heavier of two experts alone gives that expert's own answers.
+        let dir = try TempDirectory()
+        let root = try imageFolder(dir)
+        _ = try twoExperts(dir)
+        let labels = ["cat", "dog", "car"]
+        var request = ClassifyRequest(model: .experts(dir.file("experts.json")), labels: labels, templates: PromptTemplates.simple, paths: [root])
+        let full = try #require(try ClassifyRun.run(request).summary.routing)
+        request.topExperts = 1
+        let sparse = try ClassifyRun.run(request)
+        let heavy = full.weights[0] >= full.weights[1] ? 0 : 1
+        #expect(sparse.summary.routing?.weights == (heavy == 0 ? [1, 0] : [0, 1]))
+        let alone = try ClassifyRun.run(ClassifyRequest(model: .checkpoint(dir.file(["a", "b"][heavy]), config: nil), labels: labels,
+                                                        templates: PromptTemplates.simple, paths: [root]))
+        for (s, a) in zip(sparse.predictions, alone.predictions) {
+            #expect(s.top.map(\.label) == a.top.map(\.label))
+            for (p, q) in zip(s.top, a.top) { #expect(abs(p.probability - q.probability) < 1e-6) }
+        }
+    }
+
     @Test func expandsFoldersGlobsAndShardsInOrder() throws {
         let dir = try TempDirectory()
         let root = try imageFolder(dir)

@@ -26,6 +26,8 @@ public struct ClassifyRequest: Sendable {
     public var topK = 5
     /// Images per forward pass.
     public var batch = 32
+    /// With experts: run only the k highest-weighted, weights renormalised (nil: all).
+    public var topExperts: Int?
 
     public init(model: Model, labels: [String], templates: [String] = PromptTemplates.openAI, paths: [String]) {
         self.model = model
@@ -44,6 +46,7 @@ public struct ClassifyRequest: Sendable {
         if let bad = templates.first(where: { !$0.contains("{c}") }) { throw InferenceError.invalid("templates", "template without {c}: \(bad)") }
         guard topK > 0 else { throw InferenceError.invalid("--top-k", "must be positive") }
         guard batch > 0 else { throw InferenceError.invalid("--batch", "must be positive") }
+        if let k = topExperts, k <= 0 { throw InferenceError.invalid("--top-experts", "must be positive") }
         guard !paths.isEmpty else { throw InferenceError.invalid("paths", "no images given") }
         try routing.validate()
     }
@@ -125,6 +128,7 @@ public enum ClassifyRun {
             }
             let classes = ClassEmbedding.embed(classNames: request.labels, templates: request.templates, encoder: encoder)
             weights = try router.route(classes).weights
+            if let k = request.topExperts { weights = SparseEnsemble.keepTop(weights, k: k) }
             members = Ensemble.members(of: manifest).members.map { (name: $0.name, checkpoint: $0.checkpoint, config: $0.config) }
             routing = ClassifyRouting(method: request.routing.method, experts: members.map(\.name), weights: weights)
             events(.routed(routing!))

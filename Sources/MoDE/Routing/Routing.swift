@@ -253,3 +253,19 @@ public enum ClassEmbedding {
         return out
     }
 }
+
+/// Sparse ensembles (c-BTM's top-k): only the k highest-weighted experts run.
+public enum SparseEnsemble {
+    /// `weights` with all but the `k` largest set to 0 (ties: the lower index) and those
+    /// renormalised to sum 1; unchanged when at most `k` are above 0.
+    public static func keepTop(_ weights: [Double], k: Int) -> [Double] {
+        precondition(k > 0, "k must be positive")
+        let positive = weights.indices.filter { weights[$0] > 0 }
+        guard positive.count > k else { return weights }
+        let kept = positive.sorted { weights[$0] > weights[$1] || (weights[$0] == weights[$1] && $0 < $1) }.prefix(k)
+        let sum = kept.reduce(0.0) { $0 + weights[$1] }
+        var out = [Double](repeating: 0, count: weights.count)
+        for i in kept { out[i] = weights[i] / sum }
+        return out
+    }
+}
