@@ -452,4 +452,39 @@ enum RoutingByHand {
         #expect(throws: ExpertManifestError.self) { try ExpertManifest.entry(run: run, hierarchy: h, coarse: 2, name: "x") }
         #expect(throws: ExpertManifestError.self) { try ExpertManifest.entry(run: f.dir.file("nothing"), hierarchy: h, coarse: 0, name: "x") }
     }
+
+    /// An expert trained elsewhere: a transformers folder (its config.json is recorded) and a
+    /// safetensors state dict without a config (the preset named is recorded; without one it is
+    /// refused). The manifest validates, and the ensemble loads the very weights that were saved.
+    @Test func expertFromACheckpointTrainedElsewhere() throws {
+        let f = try Fixture(embedderDim: 2)
+        let cfg = CLIPConfig(embedDim: 128, vision: .init(imageSize: 32, patchSize: 16, width: 16, layers: 1, headWidth: 8),
+                             text: .init(contextLength: 16, width: 16, heads: 2, layers: 1))
+        let model = CLIPModel(config: cfg, seed: 7)
+        let hf = f.dir.file("hf-expert")
+        try model.saveHuggingFaceFolder(hf)
+        let manifest = f.dir.file("experts.json")
+        let r = try ExpertManifest.register(.checkpoint(hf, config: nil), clusters: f.clusters, coarse: 1,
+                                            manifestPath: manifest, embedder: f.embedder)
+        #expect(r.entry.fine == [2, 3] && r.entry.coarse == 1 && r.entry.samplesSeen == 0 && r.entry.seed == nil)
+        #expect(r.entry.config == ExpertManifest.absolute(hf + "/config.json"))
+        #expect(r.entry.checkpoint == ExpertManifest.absolute(hf + "/model.safetensors"))
+        let m = try ExpertManifest.load(manifest)
+        try m.validate(manifestPath: manifest)
+        let member = try #require(Ensemble.members(of: m).members.first)
+        let loaded = try CheckpointStore.loadModel(member.checkpoint, config: member.config)
+        #expect(Array(UnsafeBufferPointer(start: loaded.arena.values.data, count: loaded.arena.values.count))
+                == Array(UnsafeBufferPointer(start: model.arena.values.data, count: model.arena.values.count)))
+        // A bare state dict needs its config.
+        let bare = f.dir.file("bare.safetensors")
+        try model.save(to: bare)
+        let h = try ClusterHierarchy(contentsOf: f.clusters)
+        #expect { try ExpertManifest.entry(checkpoint: bare, config: nil, hierarchy: h, coarse: 0, name: "x") } throws: { e in
+            "\(e)".contains(bare) && "\(e)".contains("--config")
+        }
+        let cfgFile = f.dir.file("expert-config.json")
+        try JSONSerialization.data(withJSONObject: ["model_cfg": JSONSerialization.jsonObject(with: cfg.jsonData())]).write(to: URL(fileURLWithPath: cfgFile))
+        let e = try ExpertManifest.entry(checkpoint: bare, config: cfgFile, hierarchy: h, coarse: 0, name: "x")
+        #expect(e.fine == [0, 1] && e.config == ExpertManifest.absolute(cfgFile))
+    }
 }
