@@ -43,9 +43,9 @@ public struct MLP: Sendable {
                         cache: Cache, _ arena: ParameterArena) {
         precondition(rows <= cache.capacity, "MLP cache holds \(cache.capacity) rows, not \(rows)")
         let h = cache.preActivation.data, a = cache.activated.data
-        cFc.forward(h, x, rows: rows, arena)
-        activation.forward(a, h, count: rows * hidden)
-        cProj.forward(y, a, rows: rows, arena)
+        Profiler.region("c_fc") { cFc.forward(h, x, rows: rows, arena) }
+        Profiler.region("act") { activation.forward(a, h, count: rows * hidden) }
+        Profiler.region("c_proj") { cProj.forward(y, a, rows: rows, arena) }
     }
 
     /// Backward of `forward`, from dy (rows, width), the forward's input x (rows, width) and
@@ -56,10 +56,12 @@ public struct MLP: Sendable {
         precondition(rows <= cache.capacity, "MLP cache holds \(cache.capacity) rows, not \(rows)")
         let h = cache.preActivation.data, a = cache.activated.data
         // c_proj: parameter gradients need a; then a is free to hold da = dy · W_proj.
-        cProj.backward(dx: nil, dy: dy, x: a, rows: rows, arena)
-        Matmul.gemm(a, dy, arena.value(cProj.weight), m: rows, n: hidden, k: width)
+        Profiler.region("c_proj") {
+            cProj.backward(dx: nil, dy: dy, x: a, rows: rows, arena)
+            Matmul.gemm(a, dy, arena.value(cProj.weight), m: rows, n: hidden, k: width)
+        }
         // Activation, in place: dh = da ⊙ act′(h).
-        activation.backward(a, a, h, count: rows * hidden)
-        cFc.backward(dx: dx, dy: a, x: x, rows: rows, arena, accumulate: accumulate)
+        Profiler.region("act") { activation.backward(a, a, h, count: rows * hidden) }
+        Profiler.region("c_fc") { cFc.backward(dx: dx, dy: a, x: x, rows: rows, arena, accumulate: accumulate) }
     }
 }

@@ -63,10 +63,12 @@ public struct MultiheadAttention: Sendable {
         cache.batch = batch
         cache.tokens = t
         let rows = batch * t
-        inProj.forward(cache.qkv.data, x, rows: rows, arena)
-        Attention.forward(cache.attended.data, cache.probs.data, cache.qkv.data, batch: batch, tokens: cache.tokens,
-                          heads: heads, headDim: headDim, causal: causal)
-        outProj.forward(y, cache.attended.data, rows: rows, arena)
+        Profiler.region("qkv") { inProj.forward(cache.qkv.data, x, rows: rows, arena) }
+        Profiler.region("core") {
+            Attention.forward(cache.attended.data, cache.probs.data, cache.qkv.data, batch: batch, tokens: cache.tokens,
+                              heads: heads, headDim: headDim, causal: causal)
+        }
+        Profiler.region("out_proj") { outProj.forward(y, cache.attended.data, rows: rows, arena) }
     }
 
     /// Backward of the last `forward` (x is its input). Accumulates the four parameter gradients
@@ -76,9 +78,11 @@ public struct MultiheadAttention: Sendable {
                          cache: Cache, _ arena: ParameterArena, accumulate: Bool = false) {
         let batch = cache.batch
         let rows = batch * cache.tokens
-        outProj.backward(dx: cache.dAttended.data, dy: dy, x: cache.attended.data, rows: rows, arena)
-        Attention.backward(cache.dqkv.data, cache.dAttended.data, cache.qkv.data, cache.probs.data, batch: batch,
-                           tokens: cache.tokens, heads: heads, headDim: headDim, causal: causal)
-        inProj.backward(dx: dx, dy: cache.dqkv.data, x: x, rows: rows, arena, accumulate: accumulate)
+        Profiler.region("out_proj") { outProj.backward(dx: cache.dAttended.data, dy: dy, x: cache.attended.data, rows: rows, arena) }
+        Profiler.region("core") {
+            Attention.backward(cache.dqkv.data, cache.dAttended.data, cache.qkv.data, cache.probs.data, batch: batch,
+                               tokens: cache.tokens, heads: heads, headDim: headDim, causal: causal)
+        }
+        Profiler.region("qkv") { inProj.backward(dx: dx, dy: cache.dqkv.data, x: x, rows: rows, arena, accumulate: accumulate) }
     }
 }

@@ -46,8 +46,10 @@ public final class AdamW {
         let p = arena.values.data, g = arena.grads.data, m = m.data, v = v.data, mask = decayMask.data
         // x ← x − decay·mask·x; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; x ← x − stepSize·m / (√v / √bc₂ + eps),
         // elementwise in this order (a C kernel).
-        Parallel.forEach(arena.count, grain: 16384) { r in
-            mode_adamw_update(p, g, m, v, mask, r.lowerBound, r.upperBound, b1, b2, eps, decay, stepSize, bc2Sqrt)
+        Profiler.region("adamw") {
+            Parallel.forEach(arena.count, grain: 16384) { r in
+                mode_adamw_update(p, g, m, v, mask, r.lowerBound, r.upperBound, b1, b2, eps, decay, stepSize, bc2Sqrt)
+            }
         }
     }
 
@@ -82,6 +84,10 @@ public struct CosineSchedule: Sendable, Equatable {
 /// a gradient is NaN or infinite; then nothing is scaled).
 @discardableResult
 public func clipGradNorm(_ arena: ParameterArena, maxNorm: Float) -> Float {
+    Profiler.region("grad_clip") { clipGradNormUnprofiled(arena, maxNorm: maxNorm) }
+}
+
+private func clipGradNormUnprofiled(_ arena: ParameterArena, maxNorm: Float) -> Float {
     let norm = gradNorm(arena)
     guard norm.isFinite else { return norm }
     let coef = maxNorm / (norm + 1e-6)

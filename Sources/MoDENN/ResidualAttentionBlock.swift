@@ -83,12 +83,12 @@ public struct ResidualAttentionBlock: Sendable {
         cache.tokens = t
         cache.selected = false
         let rows = batch * t, n = rows * width
-        ln1.forward(cache.h1.data, x, rows: rows, cache: cache.ln1, arena)
-        attn.forward(cache.scratch.data, cache.h1.data, batch: batch, tokens: t, cache: cache.attn, arena)
-        Elementwise.add(cache.mid.data, x, cache.scratch.data, count: n)
-        ln2.forward(cache.h2.data, cache.mid.data, rows: rows, cache: cache.ln2, arena)
-        mlp.forward(cache.scratch.data, cache.h2.data, rows: rows, cache: cache.mlp, arena)
-        Elementwise.add(y, cache.mid.data, cache.scratch.data, count: n)
+        Profiler.region("ln_1") { ln1.forward(cache.h1.data, x, rows: rows, cache: cache.ln1, arena) }
+        Profiler.region("attn") { attn.forward(cache.scratch.data, cache.h1.data, batch: batch, tokens: t, cache: cache.attn, arena) }
+        Profiler.region("residual") { Elementwise.add(cache.mid.data, x, cache.scratch.data, count: n) }
+        Profiler.region("ln_2") { ln2.forward(cache.h2.data, cache.mid.data, rows: rows, cache: cache.ln2, arena) }
+        Profiler.region("mlp") { mlp.forward(cache.scratch.data, cache.h2.data, rows: rows, cache: cache.mlp, arena) }
+        Profiler.region("residual") { Elementwise.add(y, cache.mid.data, cache.scratch.data, count: n) }
     }
 
     /// A final block whose output is pooled: y (B, C) = block(x (B, T, C)) at position
@@ -107,13 +107,15 @@ public struct ResidualAttentionBlock: Sendable {
         cache.selected = true
         let (c, rows, bc) = (width, batch * t, batch * width)
         let h1 = cache.h1.data, qkv = cache.attn.qkv.data
-        ln1.forward(h1, x, rows: rows, cache: cache.ln1, arena)
+        Profiler.region("ln_1") { ln1.forward(h1, x, rows: rows, cache: cache.ln1, arena) }
         // k | v (rows, 2C) = h1 · W[C..<3C]ᵀ + b[C..<3C], into columns C..<3C of qkv (B, T, 3C).
         let w = arena.value(attn.inProj.weight), bias = arena.value(attn.inProj.bias!)
-        Parallel.forEach(rows, grain: 256) { r in
-            for i in r { (qkv + i * 3 * c + c).update(from: bias + c, count: 2 * c) }
+        Profiler.region("attn.kv") {
+            Parallel.forEach(rows, grain: 256) { r in
+                for i in r { (qkv + i * 3 * c + c).update(from: bias + c, count: 2 * c) }
+            }
+            Matmul.gemm(qkv + c, h1, w + c * c, m: rows, n: 2 * c, k: c, transB: true, beta: 1, lda: c, ldb: c, ldc: 3 * c)
         }
-        Matmul.gemm(qkv + c, h1, w + c * c, m: rows, n: 2 * c, k: c, transB: true, beta: 1, lda: c, ldb: c, ldc: 3 * c)
         // Buffers (B, C) each: selected ln_1 rows h2[0], ln_2 output h2[1], attention output
         // attended[0], queries attended[1], mid[0], MLP output scratch[0].
         let selected = cache.h2.data, normed = selected + bc
@@ -127,16 +129,18 @@ public struct ResidualAttentionBlock: Sendable {
             (selected + b * c).update(from: h1 + (b * t + pos[b]) * c, count: c)
             (q + b * c).update(from: bias, count: c)
         }
-        Matmul.gemm(q, selected, w, m: batch, n: c, k: c, transB: true, beta: 1)
-        Attention.forwardSelected(attended, cache.attn.probs.data, q, qkv, valid: valid, batch: batch, tokens: t,
-                                  heads: attn.heads, headDim: attn.headDim)
-        attn.outProj.forward(mid, attended, rows: batch, arena)
+        Profiler.region("attn.q") { Matmul.gemm(q, selected, w, m: batch, n: c, k: c, transB: true, beta: 1) }
+        Profiler.region("attn.core") {
+            Attention.forwardSelected(attended, cache.attn.probs.data, q, qkv, valid: valid, batch: batch, tokens: t,
+                                      heads: attn.heads, headDim: attn.headDim)
+        }
+        Profiler.region("attn.out_proj") { attn.outProj.forward(mid, attended, rows: batch, arena) }
         for b in 0..<batch {
             let m = mid + b * c, xr = x + (b * t + pos[b]) * c
             for j in 0..<c { m[j] += xr[j] }
         }
-        ln2.forward(normed, mid, rows: batch, cache: cache.ln2, arena)
-        mlp.forward(out, normed, rows: batch, cache: cache.mlp, arena)
+        Profiler.region("ln_2") { ln2.forward(normed, mid, rows: batch, cache: cache.ln2, arena) }
+        Profiler.region("mlp") { mlp.forward(out, normed, rows: batch, cache: cache.mlp, arena) }
         Elementwise.add(y, mid, out, count: bc)
     }
 
@@ -155,32 +159,36 @@ public struct ResidualAttentionBlock: Sendable {
         let dqkv = cache.attn.dqkv.data, qkv = cache.attn.qkv.data, h1 = cache.h1.data
         let pos = cache.positions
         // y = mid + mlp(ln_2(mid))
-        mlp.backward(dx: scratch, dy: dy, x: normed, rows: batch, cache: cache.mlp, arena)
+        Profiler.region("mlp") { mlp.backward(dx: scratch, dy: dy, x: normed, rows: batch, cache: cache.mlp, arena) }
         dMid.update(from: dy, count: bc)
-        ln2.backward(dx: dMid, dy: scratch, x: mid, rows: batch, cache: cache.ln2, arena, accumulate: true)
+        Profiler.region("ln_2") { ln2.backward(dx: dMid, dy: scratch, x: mid, rows: batch, cache: cache.ln2, arena, accumulate: true) }
         // mid = x_selected + out_proj(attention(q, k, v))
-        attn.outProj.backward(dx: dAttended, dy: dMid, x: attended, rows: batch, arena)
-        Attention.backwardSelected(dq, dqkv, dAttended, q, qkv, cache.attn.probs.data, valid: cache.valid, batch: batch,
-                                   tokens: t, heads: attn.heads, headDim: attn.headDim)
-        // k | v = h1 · W[C..<3C]ᵀ + b[C..<3C] over all rows; q = h1_selected · W[0..<C]ᵀ + b[0..<C].
-        let w = arena.value(attn.inProj.weight), gw = arena.grad(attn.inProj.weight), gb = arena.grad(attn.inProj.bias!)
-        Matmul.gemm(gw + c * c, dqkv + c, h1, m: 2 * c, n: c, k: rows, transA: true, beta: 1, lda: 3 * c)
-        Parallel.forEach(2 * c, grain: 64) { cols in
-            for r in 0..<rows {
-                let row = dqkv + r * 3 * c + c
-                for j in cols { gb[c + j] += row[j] }
+        Profiler.region("attn.out_proj") { attn.outProj.backward(dx: dAttended, dy: dMid, x: attended, rows: batch, arena) }
+        Profiler.region("attn.core") {
+            Attention.backwardSelected(dq, dqkv, dAttended, q, qkv, cache.attn.probs.data, valid: cache.valid, batch: batch,
+                                       tokens: t, heads: attn.heads, headDim: attn.headDim)
+        }
+        Profiler.region("attn.in_proj") {
+            // k | v = h1 · W[C..<3C]ᵀ + b[C..<3C] over all rows; q = h1_selected · W[0..<C]ᵀ + b[0..<C].
+            let w = arena.value(attn.inProj.weight), gw = arena.grad(attn.inProj.weight), gb = arena.grad(attn.inProj.bias!)
+            Matmul.gemm(gw + c * c, dqkv + c, h1, m: 2 * c, n: c, k: rows, transA: true, beta: 1, lda: 3 * c)
+            Parallel.forEach(2 * c, grain: 64) { cols in
+                for r in 0..<rows {
+                    let row = dqkv + r * 3 * c + c
+                    for j in cols { gb[c + j] += row[j] }
+                }
+            }
+            Matmul.gemm(gw, dq, selected, m: c, n: c, k: batch, transA: true, beta: 1)
+            for b in 0..<batch { for j in 0..<c { gb[j] += dq[b * c + j] } }
+            // d h1 (rows, C) = d(k | v) · W[C..<3C], plus the selected rows' d q · W[0..<C]
+            Matmul.gemm(scratch, dqkv + c, w + c * c, m: rows, n: c, k: 2 * c, lda: 3 * c)
+            Matmul.gemm(dAttended, dq, w, m: batch, n: c, k: c)
+            for b in 0..<batch {
+                let r = scratch + (b * t + pos[b]) * c, d = dAttended + b * c
+                for j in 0..<c { r[j] += d[j] }
             }
         }
-        Matmul.gemm(gw, dq, selected, m: c, n: c, k: batch, transA: true, beta: 1)
-        for b in 0..<batch { for j in 0..<c { gb[j] += dq[b * c + j] } }
-        // d h1 (rows, C) = d(k | v) · W[C..<3C], plus the selected rows' d q · W[0..<C]
-        Matmul.gemm(scratch, dqkv + c, w + c * c, m: rows, n: c, k: 2 * c, lda: 3 * c)
-        Matmul.gemm(dAttended, dq, w, m: batch, n: c, k: c)
-        for b in 0..<batch {
-            let r = scratch + (b * t + pos[b]) * c, d = dAttended + b * c
-            for j in 0..<c { r[j] += d[j] }
-        }
-        ln1.backward(dx: dx, dy: scratch, x: x, rows: rows, cache: cache.ln1, arena)
+        Profiler.region("ln_1") { ln1.backward(dx: dx, dy: scratch, x: x, rows: rows, cache: cache.ln1, arena) }
         for b in 0..<batch {
             let r = dx + (b * t + pos[b]) * c, d = dMid + b * c
             for j in 0..<c { r[j] += d[j] }
@@ -194,10 +202,10 @@ public struct ResidualAttentionBlock: Sendable {
         precondition(!cache.selected, "the last forward was forwardSelected: use backwardSelected")
         let rows = cache.batch * cache.tokens
         // y = mid + mlp(ln_2(mid)): d(mid) = dy + ln_2ᵀ(mlpᵀ(dy))
-        mlp.backward(dx: cache.scratch.data, dy: grad, x: cache.h2.data, rows: rows, cache: cache.mlp, arena)
-        ln2.backward(dx: grad, dy: cache.scratch.data, x: cache.mid.data, rows: rows, cache: cache.ln2, arena, accumulate: true)
+        Profiler.region("mlp") { mlp.backward(dx: cache.scratch.data, dy: grad, x: cache.h2.data, rows: rows, cache: cache.mlp, arena) }
+        Profiler.region("ln_2") { ln2.backward(dx: grad, dy: cache.scratch.data, x: cache.mid.data, rows: rows, cache: cache.ln2, arena, accumulate: true) }
         // mid = x + attn(ln_1(x)): dx = d(mid) + ln_1ᵀ(attnᵀ(d(mid)))
-        attn.backward(dx: cache.scratch.data, dy: grad, x: cache.h1.data, cache: cache.attn, arena)
-        ln1.backward(dx: grad, dy: cache.scratch.data, x: x, rows: rows, cache: cache.ln1, arena, accumulate: true)
+        Profiler.region("attn") { attn.backward(dx: cache.scratch.data, dy: grad, x: cache.h1.data, cache: cache.attn, arena) }
+        Profiler.region("ln_1") { ln1.backward(dx: grad, dy: cache.scratch.data, x: x, rows: rows, cache: cache.ln1, arena, accumulate: true) }
     }
 }

@@ -5,10 +5,27 @@ import CMoDEBLAS
 public enum Matmul {
     /// c (m, n) = alpha · op(a) · op(b) + beta · c, with op(a) (m, k) and op(b) (k, n).
     /// `beta = 1` accumulates into `c` (used by backward passes that add into gradients).
+    /// While `Profiler` records, each call is timed and counted by shape.
     public static func gemm(
         _ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
         m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
         alpha: Float = 1, beta: Float = 0, lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil
+    ) {
+        if !Profiler.enabled || !Profiler.recordsCallingThread {
+            product(c, a, b, m: m, n: n, k: k, transA: transA, transB: transB, alpha: alpha, beta: beta, lda: lda, ldb: ldb, ldc: ldc)
+            return
+        }
+        let start = Profiler.now()
+        product(c, a, b, m: m, n: n, k: k, transA: transA, transB: transB, alpha: alpha, beta: beta, lda: lda, ldb: ldb, ldc: ldc)
+        Profiler.recordGEMM(m: m, n: n, k: k, transA: transA, transB: transB, threaded: Parallel.insideRegion,
+                            nanoseconds: Profiler.now() &- start)
+    }
+
+    /// `gemm` without the profiler's accounting.
+    static func product(
+        _ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+        m: Int, n: Int, k: Int, transA: Bool, transB: Bool,
+        alpha: Float, beta: Float, lda: Int?, ldb: Int?, ldc: Int?
     ) {
         if m == 0 || n == 0 { return }
         let lda = lda ?? (transA ? m : k)
@@ -48,23 +65,31 @@ public enum Matmul {
     /// `batch` independent products: c[i] = alpha · op(a[i]) · op(b[i]) + beta · c[i], where
     /// matrix i of x starts at x + i · strideX. A stride of 0 reuses one matrix for every i.
     /// Small products run in parallel over the batch, each single-threaded; large ones in turn.
+    /// The profiler counts one call of `batch` products.
     public static func gemmBatched(
         _ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
         batch: Int, m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
         alpha: Float = 1, beta: Float = 0,
         strideA: Int, strideB: Int, strideC: Int, lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil
     ) {
+        let start = Profiler.enabled ? Profiler.now() : 0
+        defer {
+            if Profiler.enabled {
+                Profiler.recordGEMM(m: m, n: n, k: k, transA: transA, transB: transB, batch: batch,
+                                    threaded: Parallel.insideRegion, nanoseconds: Profiler.now() &- start)
+            }
+        }
         let small = m * n * k < 96 * 96 * 96
         if small && batch > 1 && Parallel.threads > 1 {
             forEachSingleThreaded(batch) { r in
                 for i in r {
-                    gemm(c + i * strideC, a + i * strideA, b + i * strideB, m: m, n: n, k: k,
+                    product(c + i * strideC, a + i * strideA, b + i * strideB, m: m, n: n, k: k,
                          transA: transA, transB: transB, alpha: alpha, beta: beta, lda: lda, ldb: ldb, ldc: ldc)
                 }
             }
         } else {
             for i in 0..<batch {
-                gemm(c + i * strideC, a + i * strideA, b + i * strideB, m: m, n: n, k: k,
+                product(c + i * strideC, a + i * strideA, b + i * strideB, m: m, n: n, k: k,
                      transA: transA, transB: transB, alpha: alpha, beta: beta, lda: lda, ldb: ldb, ldc: ldc)
             }
         }

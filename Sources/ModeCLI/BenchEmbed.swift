@@ -10,11 +10,16 @@ struct BenchEmbed: ParsableCommand {
     @Option(help: "Model directory; default: MODE_MINILM_DIR, else .deps/minilm.") var model: String?
     @Option(help: "Captions to embed.") var n = BenchEmbedOptions.default.n
     @Option(help: "Texts per forward pass.") var batch = BenchEmbedOptions.default.batch
+    @Flag(help: "Then embed the captions once more under the profiler: region and GEMM tables and the MFU on stderr, and a profile field in the JSON.")
+    var profile = false
+    @Option(help: "GEMM peak (GFLOP/s) for the MFU with --profile; default: measured at 1024³ on these threads.")
+    var peakGflops: Double?
     @OptionGroup var compute: ComputeOptions
 
     var benchmark: BenchEmbedOptions {
         var o = BenchEmbedOptions()
         (o.model, o.n, o.batch) = (model, n, batch)
+        (o.profile, o.peakGflops) = (profile, peakGflops)
         return o
     }
 
@@ -22,6 +27,8 @@ struct BenchEmbed: ParsableCommand {
 
     func run() throws {
         let blas = try compute.apply()
-        try printJSONLine(Benchmarks.embed(benchmark, blas: blas))
+        let result = try Benchmarks.embed(benchmark, blas: blas)
+        try printJSONLine(result)
+        if let profile = result.profile { printToStandardError(profile.tables()) }
     }
 }

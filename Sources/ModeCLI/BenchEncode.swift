@@ -15,11 +15,16 @@ struct BenchEncode: ParsableCommand {
     var config = BenchEncodeOptions.default.config
     @Option(help: "Batch size.") var batch = BenchEncodeOptions.default.batch
     @Option(help: "Timed calls per tower (after one warm-up).") var steps = BenchEncodeOptions.default.steps
+    @Flag(help: "Then profile --steps more calls of each tower: region and GEMM tables and the MFU on stderr, and a profile field in the JSON.")
+    var profile = false
+    @Option(help: "GEMM peak (GFLOP/s) for the MFU with --profile; default: measured at 1024³ on these threads.")
+    var peakGflops: Double?
     @OptionGroup var compute: ComputeOptions
 
     var benchmark: BenchEncodeOptions {
         var o = BenchEncodeOptions()
         (o.config, o.batch, o.steps) = (config, batch, steps)
+        (o.profile, o.peakGflops) = (profile, peakGflops)
         return o
     }
 
@@ -27,6 +32,8 @@ struct BenchEncode: ParsableCommand {
 
     func run() throws {
         let blas = try compute.apply()
-        try printJSONLine(Benchmarks.encode(benchmark, blas: blas))
+        let result = try Benchmarks.encode(benchmark, blas: blas)
+        try printJSONLine(result)
+        if let profile = result.profile { printToStandardError(profile.tables()) }
     }
 }

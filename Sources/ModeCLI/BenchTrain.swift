@@ -23,11 +23,16 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Untimed steps first.") var warmup = BenchTrainOptions.default.warmup
     @Option(help: "Training shards (brace notation): time the loader feeding the steps.") var data: String?
     @Option(help: "Loader decoding threads with --data (0: inline); default as for mode train.") var workers: Int?
+    @Flag(help: "Then profile --steps more steps: region and GEMM tables and the MFU on stderr, and a profile field in the JSON.")
+    var profile = false
+    @Option(help: "GEMM peak (GFLOP/s) for the MFU with --profile; default: measured at 1024³ on these threads.")
+    var peakGflops: Double?
     @OptionGroup var compute: ComputeOptions
 
     var benchmark: BenchTrainOptions {
         var o = BenchTrainOptions()
         (o.config, o.batch, o.steps, o.warmup, o.data, o.workers) = (config, batch, steps, warmup, data, workers)
+        (o.profile, o.peakGflops) = (profile, peakGflops)
         return o
     }
 
@@ -35,6 +40,8 @@ struct BenchTrain: ParsableCommand {
 
     func run() throws {
         let blas = try compute.apply()
-        try printJSONLine(Benchmarks.train(benchmark, blas: blas))
+        let result = try Benchmarks.train(benchmark, blas: blas)
+        try printJSONLine(result)
+        if let profile = result.profile { printToStandardError(profile.tables()) }
     }
 }

@@ -84,3 +84,10 @@ struct RoutingParameters: ParsableArguments {
         do { try options(.paper).validate() } catch { throw ValidationError("\(error)") }
     }
 }
+
+/// Writes `text` to standard error (after flushing standard output, so that the two interleave
+/// in order on a terminal).
+func printToStandardError(_ text: String) {
+    fflush(stdout)
+    FileHandle.standardError.write(Data(text.utf8))
+}

@@ -10,6 +10,10 @@ public struct BenchEmbedOptions: Sendable, Equatable {
     public var n = 4096
     /// Texts per forward pass.
     public var batch = 64
+    /// After the timed pass, embed the captions once more under the profiler.
+    public var profile = false
+    /// The GEMM peak for the profile's MFU, GFLOP/s; nil: measured (`Benchmarks.gemmPeak`).
+    public var peakGflops: Double?
 
     public static let `default` = BenchEmbedOptions()
 
@@ -17,6 +21,7 @@ public struct BenchEmbedOptions: Sendable, Equatable {
 
     public func validate() throws {
         guard n > 0, batch > 0 else { throw BenchmarkError("--n and --batch must be positive") }
+        if let peakGflops, !(peakGflops > 0) { throw BenchmarkError("--peak-gflops must be positive") }
     }
 
     /// `model`, or the default caption encoder's directory.
@@ -36,9 +41,11 @@ public struct BenchEmbedResult: Codable, Sendable, Equatable {
     public var pooling: String
     public var sentencesPerS: Double
     public var peakRssMib: Double
+    /// With `profile`: where the time went; the step is the whole pass.
+    public var profile: BenchProfile?
 
     enum CodingKeys: String, CodingKey {
-        case bench, model, n, batch, threads, blas, pooling
+        case bench, model, n, batch, threads, blas, pooling, profile
         case sentencesPerS = "sentences_per_s", peakRssMib = "peak_rss_mib"
     }
 }
@@ -56,7 +63,9 @@ extension Benchmarks {
     }
 
     /// The work of the peer's sentence_embed.py (sentence-transformers): `captions(n)`, one
-    /// untimed batch, then all captions embedded in batches of `batch`.
+    /// untimed batch, then all captions embedded in batches of `batch`. With `profile`, one more
+    /// pass runs under the profiler in the region "embed" (model FLOPs:
+    /// `ModelFLOPs.bertEmbedding`, batches padded as the peer pads them).
     public static func embed(_ options: BenchEmbedOptions, blas: BLASInfo) throws -> BenchEmbedResult {
         try options.validate()
         let (n, batch) = (options.n, options.batch)
@@ -68,11 +77,18 @@ extension Benchmarks {
         let features = encoder.embed(caps, batchSize: batch)
         let dt = ProcessClock.seconds(since: t)
         precondition(features.shape == [n, encoder.dimension])
+        var profile: BenchProfile?
+        if options.profile {
+            let flops = ModelFLOPs.bertEmbedding(encoder.model.config, lengths: encoder.tokenize(caps).map(\.count), batchSize: batch)
+            profile = try profiled(steps: 1, work: [("embed", flops)], peakGflops: options.peakGflops, blas: blas) {
+                _ = Profiler.region("embed") { encoder.embed(caps, batchSize: batch) }
+            }
+        }
         let url = URL(fileURLWithPath: dir).standardizedFileURL
         return BenchEmbedResult(
             model: [url.deletingLastPathComponent().lastPathComponent, url.lastPathComponent],
             n: n, batch: batch, threads: blas.threads, blas: blas.backend.rawValue,
             pooling: encoder.spec.pooling.rawValue,
-            sentencesPerS: rounded(Double(n) / dt, 1), peakRssMib: rounded(ProcessClock.peakRSSMiB(), 1))
+            sentencesPerS: rounded(Double(n) / dt, 1), peakRssMib: rounded(ProcessClock.peakRSSMiB(), 1), profile: profile)
     }
 }

@@ -8,6 +8,10 @@ public struct BenchEncodeOptions: Sendable, Equatable {
     public var batch = 16
     /// Timed calls per tower (after one warm-up).
     public var steps = 5
+    /// After the timed calls, `steps` more of each tower under the profiler.
+    public var profile = false
+    /// The GEMM peak for the profile's MFU, GFLOP/s; nil: measured (`Benchmarks.gemmPeak`).
+    public var peakGflops: Double?
 
     public static let `default` = BenchEncodeOptions()
 
@@ -15,6 +19,7 @@ public struct BenchEncodeOptions: Sendable, Equatable {
 
     public func validate() throws {
         guard batch > 0, steps > 0 else { throw BenchmarkError("--batch and --steps must be positive") }
+        if let peakGflops, !(peakGflops > 0) { throw BenchmarkError("--peak-gflops must be positive") }
     }
 }
 
@@ -29,9 +34,11 @@ public struct BenchEncodeResult: Codable, Sendable, Equatable {
     public var imagesPerS: Double
     public var textsPerS: Double
     public var peakRssMib: Double
+    /// With `profile`: where the time went; a step is one call of each tower.
+    public var profile: BenchProfile?
 
     enum CodingKeys: String, CodingKey {
-        case bench, config, batch, steps, threads, blas
+        case bench, config, batch, steps, threads, blas, profile
         case imagesPerS = "images_per_s", textsPerS = "texts_per_s", peakRssMib = "peak_rss_mib"
     }
 }
@@ -39,7 +46,9 @@ public struct BenchEncodeResult: Codable, Sendable, Equatable {
 extension Benchmarks {
     /// The work of the peer's clip_encode.py: a randomly initialised model, normal random images,
     /// token rows of <start_of_text>, random ids, <end_of_text> at position 12 and zeros after;
-    /// per tower one warm-up call, then `steps` timed calls.
+    /// per tower one warm-up call, then `steps` timed calls. With `profile`, `steps` more calls of
+    /// each tower run under the profiler, in the regions "image" and "text" (model FLOPs:
+    /// `ModelFLOPs.visionForward` and `textForward` per item).
     public static func encode(_ options: BenchEncodeOptions, blas: BLASInfo) throws -> BenchEncodeResult {
         try options.validate()
         let (batch, steps) = (options.batch, options.steps)
@@ -64,8 +73,23 @@ extension Benchmarks {
         }
         let imagesPerS = rate { model.encodeImage(features.data, images.data, batch: batch) }
         let textsPerS = ids.withUnsafeBufferPointer { p in rate { CLIPTextEncoder.encode(features.data, ids: p.baseAddress!, count: batch, model: model) } }
+        var profile: BenchProfile?
+        if options.profile {
+            let b = Double(batch)
+            let work = [("image", b * ModelFLOPs.visionForward(cfg.vision, embedDim: cfg.embedDim)),
+                        ("text", b * ModelFLOPs.textForward(cfg.text, embedDim: cfg.embedDim))]
+            profile = try profiled(steps: steps, work: work, peakGflops: options.peakGflops, blas: blas) {
+                for _ in 0..<steps { Profiler.region("image") { model.encodeImage(features.data, images.data, batch: batch) } }
+                ids.withUnsafeBufferPointer { p in
+                    for _ in 0..<steps {
+                        Profiler.region("text") { CLIPTextEncoder.encode(features.data, ids: p.baseAddress!, count: batch, model: model) }
+                    }
+                }
+            }
+        }
         return BenchEncodeResult(
             config: options.config, batch: batch, steps: steps, threads: blas.threads, blas: blas.backend.rawValue,
-            imagesPerS: rounded(imagesPerS), textsPerS: rounded(textsPerS), peakRssMib: rounded(ProcessClock.peakRSSMiB(), 1))
+            imagesPerS: rounded(imagesPerS), textsPerS: rounded(textsPerS), peakRssMib: rounded(ProcessClock.peakRSSMiB(), 1),
+            profile: profile)
     }
 }

@@ -18,6 +18,10 @@ public struct BenchTrainOptions: Sendable, Equatable {
     /// Loader decoding threads with `data` (0: inline); nil: as for training
     /// (`LoaderOptions.automaticWorkers`).
     public var workers: Int?
+    /// After the timed steps, run `steps` more under the profiler (`BenchTrainResult.profile`).
+    public var profile = false
+    /// The GEMM peak for the profile's MFU, GFLOP/s; nil: measured (`Benchmarks.gemmPeak`).
+    public var peakGflops: Double?
 
     public static let `default` = BenchTrainOptions()
 
@@ -26,6 +30,7 @@ public struct BenchTrainOptions: Sendable, Equatable {
     public func validate() throws {
         guard batch > 1, steps > 0, warmup >= 0 else { throw BenchmarkError("--batch must be > 1, --steps > 0, --warmup ≥ 0") }
         if let workers, workers < 0 { throw BenchmarkError("--workers must be 0 or more") }
+        if let peakGflops, !(peakGflops > 0) { throw BenchmarkError("--peak-gflops must be positive") }
     }
 }
 
@@ -46,11 +51,13 @@ public struct BenchTrainResult: Codable, Sendable, Equatable {
     public var inMemorySamplesPerS: Double?
     public var loaderRatio: Double?
     public var peakRssMib: Double
-    /// The loss of the last step.
+    /// The loss of the last timed step.
     public var loss: Double
+    /// With `profile`: where the time of the profiled steps went.
+    public var profile: BenchProfile?
 
     enum CodingKeys: String, CodingKey {
-        case bench, config, batch, threads, blas, params, data, workers, loss
+        case bench, config, batch, threads, blas, params, data, workers, loss, profile
         case samplesPerS = "samples_per_s", inMemorySamplesPerS = "in_memory_samples_per_s"
         case loaderRatio = "loader_ratio", peakRssMib = "peak_rss_mib"
     }
@@ -65,6 +72,9 @@ extension Benchmarks {
     /// With `data`, batches come from the shard loader instead, and the same work is timed on
     /// batches already in memory (the first 4 the loader gave, in turn), alternating the two
     /// twice, on the same content (the text tower's cost depends on the captions' lengths).
+    ///
+    /// With `profile`, `steps` more steps (fed by the loader with `data`) run under the profiler,
+    /// each in the region "step"; the model FLOPs are `ModelFLOPs.clipTrainingStep`.
     public static func train(_ options: BenchTrainOptions, blas: BLASInfo) throws -> BenchTrainResult {
         try options.validate()
         let batch = options.batch
@@ -94,10 +104,22 @@ extension Benchmarks {
         let start = ProcessClock.now()
         for _ in 0..<options.steps { step() }
         let dt = ProcessClock.seconds(since: start)
+        let lastLoss = Double(loss)
+        let profile = try trainProfile(options, cfg, blas: blas) { step() }
         return BenchTrainResult(
             config: options.config, batch: batch, threads: blas.threads, blas: blas.backend.rawValue,
             params: model.arena.parameterCount, samplesPerS: rounded(Double(batch * options.steps) / dt),
-            peakRssMib: rounded(ProcessClock.peakRSSMiB(), 1), loss: Double(loss))
+            peakRssMib: rounded(ProcessClock.peakRSSMiB(), 1), loss: lastLoss, profile: profile)
+    }
+
+    /// With `options.profile`: `steps` runs of `step` under the profiler, each in the region "step".
+    private static func trainProfile(_ options: BenchTrainOptions, _ cfg: CLIPConfig, blas: BLASInfo,
+                                     _ step: () throws -> Void) throws -> BenchProfile? {
+        guard options.profile else { return nil }
+        return try profiled(steps: options.steps, work: [("step", ModelFLOPs.clipTrainingStep(cfg, batch: options.batch))],
+                            peakGflops: options.peakGflops, blas: blas) {
+            for _ in 0..<options.steps { try Profiler.region("step") { try step() } }
+        }
     }
 
     /// `data`: steps fed by the loader, alternating with steps on batches held in memory.
@@ -144,10 +166,15 @@ extension Benchmarks {
             inMemory += ProcessClock.seconds(since: start)
         }
         let rate = Double(2 * batch * steps) / streamed, memoryRate = Double(2 * batch * steps) / inMemory
+        let lastLoss = Double(loss)
+        let profile = try trainProfile(options, model.config, blas: blas) {
+            try Profiler.region("loader") { try source.next(images: images.data, texts: texts, batch: batch) }
+            step()
+        }
         return BenchTrainResult(
             config: options.config, batch: batch, threads: blas.threads, blas: blas.backend.rawValue,
             params: model.arena.parameterCount, data: spec, workers: w,
             samplesPerS: rounded(rate), inMemorySamplesPerS: rounded(memoryRate), loaderRatio: rounded(rate / memoryRate, 3),
-            peakRssMib: rounded(ProcessClock.peakRSSMiB(), 1), loss: Double(loss))
+            peakRssMib: rounded(ProcessClock.peakRSSMiB(), 1), loss: lastLoss, profile: profile)
     }
 }

@@ -179,26 +179,38 @@ public final class BERTModel: @unchecked Sendable {
                 r += n
             }
         }
-        BERTKernels.embed(x, ids: ids, seqs, word: a.value(embeddings.word.weight), position: a.value(embeddings.position.weight),
-                          tokenType: a.value(embeddings.tokenType.weight), width: H, parallel: parallel)
-        norm(embeddings.norm, x, x)
+        Profiler.region("embed") {
+            BERTKernels.embed(x, ids: ids, seqs, word: a.value(embeddings.word.weight), position: a.value(embeddings.position.weight),
+                              tokenType: a.value(embeddings.tokenType.weight), width: H, parallel: parallel)
+            norm(embeddings.norm, x, x)
+        }
         for (l, layer) in layers.enumerated() {
             // qkv (R, 3H) = x · [Wq; Wk; Wv]ᵀ + [bq; bk; bv]
             let fused = fusedQKV[l]
-            BERTKernels.residualPlusBias(qkv, nil, fused.bias.data, rows: R, cols: 3 * H, parallel: parallel)
-            Matmul.gemm(qkv, x, fused.weight.data, m: R, n: 3 * H, k: H, transB: true, beta: 1)
-            BERTKernels.attention(ctx, qkv, seqs, heads: config.heads, headDim: config.headSize, parallel: parallel)
+            Profiler.region("attn.qkv") {
+                BERTKernels.residualPlusBias(qkv, nil, fused.bias.data, rows: R, cols: 3 * H, parallel: parallel)
+                Matmul.gemm(qkv, x, fused.weight.data, m: R, n: 3 * H, k: H, transB: true, beta: 1)
+            }
+            Profiler.region("attn.core") {
+                BERTKernels.attention(ctx, qkv, seqs, heads: config.heads, headDim: config.headSize, parallel: parallel)
+            }
             // x = LayerNorm(x + ctx · Woᵀ + bo)
-            BERTKernels.residualPlusBias(h, x, a.value(layer.attentionOutput.bias!), rows: R, cols: H, parallel: parallel)
-            Matmul.gemm(h, ctx, a.value(layer.attentionOutput.weight), m: R, n: H, k: H, transB: true, beta: 1)
-            norm(layer.attentionNorm, x, h)
+            Profiler.region("attn.out_proj") {
+                BERTKernels.residualPlusBias(h, x, a.value(layer.attentionOutput.bias!), rows: R, cols: H, parallel: parallel)
+                Matmul.gemm(h, ctx, a.value(layer.attentionOutput.weight), m: R, n: H, k: H, transB: true, beta: 1)
+            }
+            Profiler.region("ln") { norm(layer.attentionNorm, x, h) }
             // inter (R, I) = GELU(x · W1ᵀ + b1)
-            Matmul.gemm(inter, x, a.value(layer.intermediate.weight), m: R, n: I, k: H, transB: true)
-            BERTKernels.biasGELU(inter, a.value(layer.intermediate.bias!), rows: R, cols: I, parallel: parallel)
+            Profiler.region("ffn.in") {
+                Matmul.gemm(inter, x, a.value(layer.intermediate.weight), m: R, n: I, k: H, transB: true)
+                BERTKernels.biasGELU(inter, a.value(layer.intermediate.bias!), rows: R, cols: I, parallel: parallel)
+            }
             // x = LayerNorm(x + inter · W2ᵀ + b2)
-            BERTKernels.residualPlusBias(h, x, a.value(layer.output.bias!), rows: R, cols: H, parallel: parallel)
-            Matmul.gemm(h, inter, a.value(layer.output.weight), m: R, n: H, k: I, transB: true, beta: 1)
-            norm(layer.outputNorm, x, h)
+            Profiler.region("ffn.out") {
+                BERTKernels.residualPlusBias(h, x, a.value(layer.output.bias!), rows: R, cols: H, parallel: parallel)
+                Matmul.gemm(h, inter, a.value(layer.output.weight), m: R, n: H, k: I, transB: true, beta: 1)
+            }
+            Profiler.region("ln") { norm(layer.outputNorm, x, h) }
         }
         return x
     }

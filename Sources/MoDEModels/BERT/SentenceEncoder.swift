@@ -65,7 +65,7 @@ public final class SentenceEncoder: @unchecked Sendable {
 
     /// (N, D) L2-normalised embeddings of `texts`, row i for text i.
     public func embed(_ texts: [String], batchSize: Int = 64, progress: ((Int) -> Void)? = nil) -> Tensor {
-        embed(tokens: tokenize(texts), batchSize: batchSize, progress: progress)
+        embed(tokens: Profiler.region("tokenize") { tokenize(texts) }, batchSize: batchSize, progress: progress)
     }
 
     /// (N, D) L2-normalised embeddings of tokenised texts (as `tokenize` makes them). Texts are
@@ -100,9 +100,13 @@ public final class SentenceEncoder: @unchecked Sendable {
                 w.ids.removeAll(keepingCapacity: true)
                 for i in batch { w.ids.append(contentsOf: tokens[i]) }
                 let seqs = PackedSequences(lengths: batch.map { lengths[$0] })
-                let x = w.ids.withUnsafeBufferPointer { model.encode(ids: $0.baseAddress!, seqs, workspace: w.model, parallel: parallel) }
-                model.pool(w.pooled.data, x, seqs, mode: spec.pooling, parallel: parallel)
-                L2Normalize.forward(w.pooled.data, w.norms.data, w.pooled.data, rows: seqs.count, cols: D)
+                let x = Profiler.region("bert") {
+                    w.ids.withUnsafeBufferPointer { model.encode(ids: $0.baseAddress!, seqs, workspace: w.model, parallel: parallel) }
+                }
+                Profiler.region("pool") {
+                    model.pool(w.pooled.data, x, seqs, mode: spec.pooling, parallel: parallel)
+                    L2Normalize.forward(w.pooled.data, w.norms.data, w.pooled.data, rows: seqs.count, cols: D)
+                }
                 for (k, i) in batch.enumerated() { (out.data + i * D).update(from: w.pooled.data + k * D, count: D) }
                 lock.lock()
                 done += batch.count

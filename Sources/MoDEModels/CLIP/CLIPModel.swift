@@ -74,7 +74,7 @@ public final class CLIPModel {
         if (imageInference?.capacity ?? 0) < batch {
             imageInference = VisionTransformer.Cache(visual, batch: batch, inference: true)
         }
-        visual.forward(features, images, batch: batch, cache: imageInference!, arena)
+        Profiler.region("vision.fwd") { visual.forward(features, images, batch: batch, cache: imageInference!, arena) }
     }
 
     /// features (B, E) = encode_text(ids (B, L)), unnormalised, as open_clip's. Ids must lie in
@@ -83,7 +83,7 @@ public final class CLIPModel {
         if (textInference?.capacity ?? 0) < batch {
             textInference = TextTransformer.Cache(text, batch: batch, inference: true)
         }
-        text.forward(features, ids, batch: batch, cache: textInference!, arena)
+        Profiler.region("text.fwd") { text.forward(features, ids, batch: batch, cache: textInference!, arena) }
     }
 
     /// Frees the inference caches (they are rebuilt on the next encode).
@@ -134,15 +134,17 @@ public final class CLIPModel {
         precondition(arena.grads.count == arena.values.count, "forwardBackward on an inference-only CLIPModel (built with gradients: false)")
         reserveTraining(batch: batch)
         let t = training!
-        arena.zeroGrad()
-        visual.forward(t.imageFeatures.data, images, batch: batch, cache: t.vision, arena)
-        text.forward(t.textFeatures.data, texts, batch: batch, cache: t.text, arena)
-        let loss = ContrastiveLoss.forward(t.imageFeatures.data, t.textFeatures.data, logitScale: logitScaleValue,
-                                           batch: batch, cache: t.loss)
-        let dScale = ContrastiveLoss.backward(dImage: t.dImage.data, dText: t.dText.data, cache: t.loss)
-        arena.grad(logitScaleParam)[0] += dScale
-        text.backward(dFeatures: t.dText.data, cache: t.text, arena)
-        visual.backward(dFeatures: t.dImage.data, cache: t.vision, arena)
+        Profiler.region("zero_grad") { arena.zeroGrad() }
+        Profiler.region("vision.fwd") { visual.forward(t.imageFeatures.data, images, batch: batch, cache: t.vision, arena) }
+        Profiler.region("text.fwd") { text.forward(t.textFeatures.data, texts, batch: batch, cache: t.text, arena) }
+        let loss = Profiler.region("loss") {
+            let loss = ContrastiveLoss.forward(t.imageFeatures.data, t.textFeatures.data, logitScale: logitScaleValue,
+                                               batch: batch, cache: t.loss)
+            arena.grad(logitScaleParam)[0] += ContrastiveLoss.backward(dImage: t.dImage.data, dText: t.dText.data, cache: t.loss)
+            return loss
+        }
+        Profiler.region("text.bwd") { text.backward(dFeatures: t.dText.data, cache: t.text, arena) }
+        Profiler.region("vision.bwd") { visual.backward(dFeatures: t.dImage.data, cache: t.vision, arena) }
         return loss
     }
 

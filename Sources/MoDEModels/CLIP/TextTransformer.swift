@@ -140,28 +140,34 @@ public struct TextTransformer: Sendable {
         cache.tokens = t
         for b in 0..<batch { (cache.ids + b * t).update(from: ids + b * l, count: t) }
         let x0 = cache.streams[0].data
-        tokenEmbedding.forward(x0, ids: cache.ids, count: batch * t, arena)
-        positionalEmbedding.forward(x0, x0, batch: batch, tokens: t, arena)
+        Profiler.region("embed") {
+            tokenEmbedding.forward(x0, ids: cache.ids, count: batch * t, arena)
+            positionalEmbedding.forward(x0, x0, batch: batch, tokens: t, arena)
+        }
         // The last block computes the pooled tokens only, straight into `pooled`.
         let pooled = cache.pooled.data, last = blocks[blocks.count - 1]
         if cache.inference {
             // Blocks alternate between the two buffers.
             var (input, output) = (x0, cache.streams[1].data)
             for block in blocks.dropLast() {
-                block.forward(output, input, batch: batch, tokens: t, cache: cache.blocks[0], arena)
+                Profiler.region("block") { block.forward(output, input, batch: batch, tokens: t, cache: cache.blocks[0], arena) }
                 swap(&input, &output)
             }
-            last.forwardSelected(pooled, input, positions: cache.pooledAt, batch: batch, tokens: t, cache: cache.blocks[0], arena)
+            Profiler.region("block.last") { last.forwardSelected(pooled, input, positions: cache.pooledAt, batch: batch, tokens: t, cache: cache.blocks[0], arena) }
         } else {
             for (i, block) in blocks.dropLast().enumerated() {
-                block.forward(cache.streams[i + 1].data, cache.streams[i].data, batch: batch, tokens: t,
-                              cache: cache.blocks[i], arena)
+                Profiler.region("block") {
+                    block.forward(cache.streams[i + 1].data, cache.streams[i].data, batch: batch, tokens: t,
+                                  cache: cache.blocks[i], arena)
+                }
             }
-            last.forwardSelected(pooled, cache.streams[blocks.count - 1].data, positions: cache.pooledAt, batch: batch,
-                                 tokens: t, cache: cache.blocks[blocks.count - 1], arena)
+            Profiler.region("block.last") {
+                last.forwardSelected(pooled, cache.streams[blocks.count - 1].data, positions: cache.pooledAt, batch: batch,
+                                     tokens: t, cache: cache.blocks[blocks.count - 1], arena)
+            }
         }
-        lnFinal.forward(cache.pooledNorm.data, pooled, rows: batch, cache: cache.lnFinal, arena)
-        Matmul.gemm(features, cache.pooledNorm.data, arena.value(textProjection), m: batch, n: outputDim, k: c)
+        Profiler.region("ln_final") { lnFinal.forward(cache.pooledNorm.data, pooled, rows: batch, cache: cache.lnFinal, arena) }
+        Profiler.region("proj") { Matmul.gemm(features, cache.pooledNorm.data, arena.value(textProjection), m: batch, n: outputDim, k: c) }
     }
 
     /// Backward of the last training `forward`, from dFeatures (B, E). ACCUMULATES every
@@ -170,17 +176,19 @@ public struct TextTransformer: Sendable {
         precondition(!cache.inference, "an inference cache cannot serve a backward")
         let (batch, t) = (cache.batch, cache.tokens)
         let (c, e) = (width, outputDim)
-        Matmul.gemm(arena.grad(textProjection), cache.pooledNorm.data, dFeatures, m: c, n: e, k: batch, transA: true, beta: 1)
+        Profiler.region("proj") { Matmul.gemm(arena.grad(textProjection), cache.pooledNorm.data, dFeatures, m: c, n: e, k: batch, transA: true, beta: 1) }
         let dPooled = cache.dPooled.data
-        Matmul.gemm(dPooled, dFeatures, arena.value(textProjection), m: batch, n: c, k: e, transB: true)
-        lnFinal.backward(dx: dPooled, dy: dPooled, x: cache.pooled.data, rows: batch, cache: cache.lnFinal, arena)
+        Profiler.region("proj") { Matmul.gemm(dPooled, dFeatures, arena.value(textProjection), m: batch, n: c, k: e, transB: true) }
+        Profiler.region("ln_final") { lnFinal.backward(dx: dPooled, dy: dPooled, x: cache.pooled.data, rows: batch, cache: cache.lnFinal, arena) }
         let grad = cache.dStream.data, n = blocks.count
-        blocks[n - 1].backwardSelected(dx: grad, dy: dPooled, x: cache.streams[n - 1].data, cache: cache.blocks[n - 1], arena)
+        Profiler.region("block.last") { blocks[n - 1].backwardSelected(dx: grad, dy: dPooled, x: cache.streams[n - 1].data, cache: cache.blocks[n - 1], arena) }
         for (i, block) in blocks.dropLast().enumerated().reversed() {
-            block.backward(grad: grad, x: cache.streams[i].data, cache: cache.blocks[i], arena)
+            Profiler.region("block") { block.backward(grad: grad, x: cache.streams[i].data, cache: cache.blocks[i], arena) }
         }
-        positionalEmbedding.backward(dx: nil, dy: grad, batch: batch, tokens: t, arena)
-        tokenEmbedding.backward(dy: grad, ids: cache.ids, count: batch * t, arena)
+        Profiler.region("embed") {
+            positionalEmbedding.backward(dx: nil, dy: grad, batch: batch, tokens: t, arena)
+            tokenEmbedding.backward(dy: grad, ids: cache.ids, count: batch * t, arena)
+        }
     }
 
     /// The first position of the largest id (PyTorch's `argmax`).

@@ -123,33 +123,39 @@ public struct VisionTransformer: Sendable {
         let rows = batch * t
         // Patch tokens go straight to rows 1…N of each image; row 0 (zero) becomes the class token.
         let x = cache.embedded.data
-        conv1.forward(x, images, batch: batch, cache: cache.patch, arena)
-        let cls = arena.value(classEmbedding)
-        for b in 0..<batch { (x + b * t * c).update(from: cls, count: c) }
-        positionalEmbedding.forward(x, x, batch: batch, arena)
+        Profiler.region("patch_embed") {
+            conv1.forward(x, images, batch: batch, cache: cache.patch, arena)
+            let cls = arena.value(classEmbedding)
+            for b in 0..<batch { (x + b * t * c).update(from: cls, count: c) }
+            positionalEmbedding.forward(x, x, batch: batch, arena)
+        }
         // The last block computes the class tokens only, straight into `pooled`.
         let last = blocks[blocks.count - 1]
         if cache.inference {
             // ln_pre in place; blocks alternate between `embedded` and the one stream buffer.
-            lnPre.forward(x, x, rows: rows, cache: cache.lnPre, arena)
+            Profiler.region("ln_pre") { lnPre.forward(x, x, rows: rows, cache: cache.lnPre, arena) }
             var (input, output) = (x, cache.streams[0].data)
             for block in blocks.dropLast() {
-                block.forward(output, input, batch: batch, cache: cache.blocks[0], arena)
+                Profiler.region("block") { block.forward(output, input, batch: batch, cache: cache.blocks[0], arena) }
                 swap(&input, &output)
             }
-            last.forwardSelected(cache.pooled.data, input, positions: cache.classPositions, batch: batch,
-                                 cache: cache.blocks[0], arena)
-        } else {
-            lnPre.forward(cache.streams[0].data, x, rows: rows, cache: cache.lnPre, arena)
-            for (i, block) in blocks.dropLast().enumerated() {
-                block.forward(cache.streams[i + 1].data, cache.streams[i].data, batch: batch, cache: cache.blocks[i], arena)
+            Profiler.region("block.last") {
+                last.forwardSelected(cache.pooled.data, input, positions: cache.classPositions, batch: batch,
+                                     cache: cache.blocks[0], arena)
             }
-            last.forwardSelected(cache.pooled.data, cache.streams[blocks.count - 1].data, positions: cache.classPositions,
-                                 batch: batch, cache: cache.blocks[blocks.count - 1], arena)
+        } else {
+            Profiler.region("ln_pre") { lnPre.forward(cache.streams[0].data, x, rows: rows, cache: cache.lnPre, arena) }
+            for (i, block) in blocks.dropLast().enumerated() {
+                Profiler.region("block") { block.forward(cache.streams[i + 1].data, cache.streams[i].data, batch: batch, cache: cache.blocks[i], arena) }
+            }
+            Profiler.region("block.last") {
+                last.forwardSelected(cache.pooled.data, cache.streams[blocks.count - 1].data, positions: cache.classPositions,
+                                     batch: batch, cache: cache.blocks[blocks.count - 1], arena)
+            }
         }
         // features = ln_post(pooled) @ proj
-        lnPost.forward(cache.pooledNorm.data, cache.pooled.data, rows: batch, cache: cache.lnPost, arena)
-        Matmul.gemm(features, cache.pooledNorm.data, arena.value(proj), m: batch, n: outputDim, k: c)
+        Profiler.region("ln_post") { lnPost.forward(cache.pooledNorm.data, cache.pooled.data, rows: batch, cache: cache.lnPost, arena) }
+        Profiler.region("proj") { Matmul.gemm(features, cache.pooledNorm.data, arena.value(proj), m: batch, n: outputDim, k: c) }
     }
 
     /// Backward of the last training `forward`, from dFeatures (B, E). ACCUMULATES every
@@ -160,25 +166,29 @@ public struct VisionTransformer: Sendable {
         let (t, c, e) = (tokens, width, outputDim)
         let rows = batch * t
         // features = pooledNorm @ proj
-        Matmul.gemm(arena.grad(proj), cache.pooledNorm.data, dFeatures, m: c, n: e, k: batch, transA: true, beta: 1)
         let dPooled = cache.dPooled.data
-        Matmul.gemm(dPooled, dFeatures, arena.value(proj), m: batch, n: c, k: e, transB: true)
-        lnPost.backward(dx: dPooled, dy: dPooled, x: cache.pooled.data, rows: batch, cache: cache.lnPost, arena)
+        Profiler.region("proj") {
+            Matmul.gemm(arena.grad(proj), cache.pooledNorm.data, dFeatures, m: c, n: e, k: batch, transA: true, beta: 1)
+            Matmul.gemm(dPooled, dFeatures, arena.value(proj), m: batch, n: c, k: e, transB: true)
+        }
+        Profiler.region("ln_post") { lnPost.backward(dx: dPooled, dy: dPooled, x: cache.pooled.data, rows: batch, cache: cache.lnPost, arena) }
         let grad = cache.dStream.data, n = blocks.count
-        blocks[n - 1].backwardSelected(dx: grad, dy: dPooled, x: cache.streams[n - 1].data, cache: cache.blocks[n - 1], arena)
+        Profiler.region("block.last") { blocks[n - 1].backwardSelected(dx: grad, dy: dPooled, x: cache.streams[n - 1].data, cache: cache.blocks[n - 1], arena) }
         for (i, block) in blocks.dropLast().enumerated().reversed() {
-            block.backward(grad: grad, x: cache.streams[i].data, cache: cache.blocks[i], arena)
+            Profiler.region("block") { block.backward(grad: grad, x: cache.streams[i].data, cache: cache.blocks[i], arena) }
         }
         // ln_pre: its output buffer (streams[0]) is free now and takes d(embedded).
         let dEmbedded = cache.streams[0].data
-        lnPre.backward(dx: dEmbedded, dy: grad, x: cache.embedded.data, rows: rows, cache: cache.lnPre, arena)
-        positionalEmbedding.backward(dx: nil, dy: dEmbedded, batch: batch, arena)
-        let dCls = arena.grad(classEmbedding)
-        for b in 0..<batch {
-            let row = dEmbedded + b * t * c
-            for j in 0..<c { dCls[j] += row[j] }
+        Profiler.region("ln_pre") { lnPre.backward(dx: dEmbedded, dy: grad, x: cache.embedded.data, rows: rows, cache: cache.lnPre, arena) }
+        Profiler.region("patch_embed") {
+            positionalEmbedding.backward(dx: nil, dy: dEmbedded, batch: batch, arena)
+            let dCls = arena.grad(classEmbedding)
+            for b in 0..<batch {
+                let row = dEmbedded + b * t * c
+                for j in 0..<c { dCls[j] += row[j] }
+            }
+            conv1.backward(dImages: nil, dy: dEmbedded, cache: cache.patch, arena)
         }
-        conv1.backward(dImages: nil, dy: dEmbedded, cache: cache.patch, arena)
     }
 }
 
